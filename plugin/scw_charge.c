@@ -1,0 +1,192 @@
+/* scw_charge.c - FinOps page parser (json-c); see scw_charge.h. */
+#include "scw_charge.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scw_money.h"
+
+struct scw_page_parser {
+  json_tokener *tok; /* reused across pages: one allocation per refresh */
+};
+
+scw_page_parser_t *scw_page_parser_new(void) {
+  scw_page_parser_t *p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return NULL;
+  p->tok = json_tokener_new();
+  if (p->tok == NULL) {
+    free(p);
+    return NULL;
+  }
+  json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+  return p;
+}
+
+void scw_page_parser_free(scw_page_parser_t *p) {
+  if (p == NULL)
+    return;
+  json_tokener_free(p->tok);
+  free(p);
+}
+
+/* Looks up an optional string field. Absent or null gives *out = NULL.
+ * A non-string, or a string with an embedded NUL (which would make two
+ * distinct values compare equal as C strings), is an error. */
+static scw_rc_t opt_string(json_object *obj, const char *key, const char **out,
+                           scw_error_t *err) {
+  json_object *v = NULL;
+  *out = NULL;
+  if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+    return SCW_OK;
+  if (!json_object_is_type(v, json_type_string))
+    return scw_fail(err, SCW_ERR_PARSE, "\"%s\" is not a string", key);
+  const char *s = json_object_get_string(v);
+  if (strlen(s) != (size_t)json_object_get_string_len(v))
+    return scw_fail(err, SCW_ERR_PARSE, "\"%s\" contains a NUL byte", key);
+  *out = s;
+  return SCW_OK;
+}
+
+static scw_rc_t req_string(json_object *obj, const char *key, const char **out,
+                           scw_error_t *err) {
+  scw_rc_t rc = opt_string(obj, key, out, err);
+  if (rc == SCW_OK && (*out == NULL || **out == '\0'))
+    return scw_fail(err, SCW_ERR_PARSE, "\"%s\" is missing or empty", key);
+  return rc;
+}
+
+/* An int64 member that proto3 JSON may omit when zero. A quoted integer is
+ * accepted for units (proto3 canonical JSON quotes int64). */
+static scw_rc_t opt_int64(json_object *obj, const char *key, int allow_string,
+                          int64_t *out, scw_error_t *err) {
+  json_object *v = NULL;
+  *out = 0;
+  if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+    return SCW_OK;
+  if (json_object_is_type(v, json_type_int)) {
+    *out = json_object_get_int64(v); /* clamps beyond int64: caught as overflow */
+    return SCW_OK;
+  }
+  if (allow_string && json_object_is_type(v, json_type_string))
+    return scw_money_parse_units(json_object_get_string(v), out, err);
+  return scw_fail(err, SCW_ERR_PARSE, "price \"%s\" is not an integer", key);
+}
+
+static scw_rc_t parse_price(json_object *charge, scw_charge_t *c,
+                            scw_error_t *err) {
+  json_object *price = NULL;
+  c->currency = "";
+  c->nanos = 0;
+  if (!json_object_object_get_ex(charge, "price", &price) || price == NULL)
+    return SCW_OK;
+  if (!json_object_is_type(price, json_type_object))
+    return scw_fail(err, SCW_ERR_PARSE, "\"price\" is not an object");
+  int64_t units = 0, nanos = 0;
+  scw_rc_t rc = req_string(price, "currency_code", &c->currency, err);
+  if (rc == SCW_OK)
+    rc = opt_int64(price, "units", 1, &units, err);
+  if (rc == SCW_OK)
+    rc = opt_int64(price, "nanos", 0, &nanos, err);
+  if (rc == SCW_OK)
+    rc = scw_money_from_parts(units, nanos, &c->nanos, err);
+  return rc;
+}
+
+static const char *non_empty(const char *s) {
+  return s != NULL && *s != '\0' ? s : NULL;
+}
+
+static scw_rc_t parse_charge(json_object *obj, scw_charge_t *c,
+                             scw_error_t *err) {
+  if (!json_object_is_type(obj, json_type_object))
+    return scw_fail(err, SCW_ERR_PARSE, "charge is not an object");
+  scw_rc_t rc = req_string(obj, "project_id", &c->project_id, err);
+  if (rc == SCW_OK)
+    rc = req_string(obj, "sku", &c->sku, err);
+  if (rc == SCW_OK)
+    rc = opt_string(obj, "project_name", &c->project_name, err);
+  if (rc == SCW_OK)
+    rc = opt_string(obj, "resource_id", &c->resource_id, err);
+  if (rc == SCW_OK)
+    rc = opt_string(obj, "resource_name", &c->resource_name, err);
+  if (rc == SCW_OK)
+    rc = parse_price(obj, c, err);
+  c->project_name = non_empty(c->project_name);
+  c->resource_name = non_empty(c->resource_name);
+  if (c->resource_id == NULL)
+    c->resource_id = "";
+  return rc;
+}
+
+static scw_rc_t parse_token(json_object *root, char **next_token,
+                            scw_error_t *err) {
+  const char *token = NULL;
+  scw_rc_t rc = opt_string(root, "next_page_token", &token, err);
+  if (rc != SCW_OK || token == NULL || *token == '\0')
+    return rc;
+  *next_token = strdup(token);
+  return *next_token == NULL ? scw_fail(err, SCW_ERR_NOMEM, "token copy")
+                             : SCW_OK;
+}
+
+static json_object *tokenize(json_tokener *tok, const char *body, size_t len,
+                             scw_error_t *err) {
+  if (len > INT32_MAX) {
+    scw_fail(err, SCW_ERR_LIMIT, "page of %zu bytes is too large", len);
+    return NULL;
+  }
+  json_tokener_reset(tok);
+  json_object *root = json_tokener_parse_ex(tok, body, (int)len);
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  if (root == NULL || jerr != json_tokener_success) {
+    const char *why = jerr == json_tokener_continue ? "truncated JSON"
+                                                   : json_tokener_error_desc(jerr);
+    scw_fail(err, SCW_ERR_PARSE, "invalid JSON at byte %zu: %s",
+             json_tokener_get_parse_end(tok), why);
+    json_object_put(root);
+    return NULL;
+  }
+  if (json_tokener_get_parse_end(tok) != len) {
+    scw_fail(err, SCW_ERR_PARSE, "unexpected bytes after JSON at byte %zu",
+             json_tokener_get_parse_end(tok));
+    json_object_put(root);
+    return NULL;
+  }
+  return root;
+}
+
+scw_rc_t scw_page_parse(scw_page_parser_t *parser, const char *body, size_t len,
+                        scw_charge_cb cb, void *ctx, char **next_token,
+                        size_t *n_charges, scw_error_t *err) {
+  *next_token = NULL;
+  *n_charges = 0;
+  json_object *root = tokenize(parser->tok, body, len, err);
+  if (root == NULL)
+    return err != NULL ? err->rc : SCW_ERR_PARSE;
+
+  scw_rc_t rc = SCW_OK;
+  json_object *charges = NULL;
+  if (!json_object_is_type(root, json_type_object))
+    rc = scw_fail(err, SCW_ERR_PARSE, "page is not a JSON object");
+  else if (!json_object_object_get_ex(root, "charges", &charges) ||
+           !json_object_is_type(charges, json_type_array))
+    rc = scw_fail(err, SCW_ERR_PARSE, "page has no \"charges\" array");
+
+  size_t n = rc == SCW_OK ? json_object_array_length(charges) : 0;
+  for (size_t i = 0; i < n && rc == SCW_OK; i++) {
+    scw_charge_t c;
+    rc = parse_charge(json_object_array_get_idx(charges, i), &c, err);
+    if (rc == SCW_OK)
+      rc = cb(ctx, &c, err);
+    if (rc != SCW_OK)
+      scw_error_prefix(err, "charge %zu", i);
+  }
+  if (rc == SCW_OK)
+    rc = parse_token(root, next_token, err);
+  if (rc == SCW_OK)
+    *n_charges = n;
+  json_object_put(root);
+  return rc;
+}

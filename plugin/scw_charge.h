@@ -1,0 +1,42 @@
+/* scw_charge.h - parsing one page of GET /billing/v2beta1/charges.
+ *
+ * A page is {"charges": [Charge...], "next_page_token": "..."}. Each Charge is
+ * validated strictly on the fields we use (a wrong type fails the whole page:
+ * skipping a charge would publish a wrong sum) and every other field is
+ * ignored, since the API is beta and gains fields. Charges are handed to a
+ * callback one at a time; their strings point into the parsed page and are
+ * valid only during the call. */
+#ifndef SCW_CHARGE_H
+#define SCW_CHARGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scw_error.h"
+
+typedef struct {
+  const char *project_id;    /* never NULL */
+  const char *project_name;  /* NULL when absent, null or "" */
+  const char *sku;           /* never NULL */
+  const char *resource_id;   /* "" when absent */
+  const char *resource_name; /* NULL when absent, null or "" */
+  const char *currency;      /* ISO 4217; "" when the charge has no price */
+  int64_t nanos;             /* price in nano-units; 0 without a price */
+} scw_charge_t;
+
+typedef scw_rc_t (*scw_charge_cb)(void *ctx, const scw_charge_t *charge,
+                                  scw_error_t *err);
+
+typedef struct scw_page_parser scw_page_parser_t;
+
+scw_page_parser_t *scw_page_parser_new(void);
+void scw_page_parser_free(scw_page_parser_t *parser);
+
+/* Parses body[0..len) and calls cb for each charge, in page order.
+ * On success *next_token is a malloc'd token, or NULL on the last page
+ * (token absent, null or ""), and *n_charges the number of charges. */
+scw_rc_t scw_page_parse(scw_page_parser_t *parser, const char *body, size_t len,
+                        scw_charge_cb cb, void *ctx, char **next_token,
+                        size_t *n_charges, scw_error_t *err);
+
+#endif

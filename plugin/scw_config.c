@@ -1,0 +1,326 @@
+/* scw_config.c - <Organization> block parsing and validation.
+ *
+ * House style of collectd's curl_json/write_http: one handler per option,
+ * cf_util_get_* for typed values, and an ERROR naming the block and option.
+ * Unlike them, any bad option fails the whole configuration: a cost monitor
+ * that silently runs with half its filters would report wrong numbers. */
+#include "scw_config.h"
+
+#include "plugin.h"
+#include "utils/common/common.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define CFG_ERROR(org, key, fmt, ...)                                          \
+  ERROR("scw_finops plugin: Organization \"%s\": option \"%s\": " fmt,         \
+        (org)->name, (key), __VA_ARGS__)
+
+int scw_config_min_refresh_interval(void) {
+  const char *v = getenv("SCW_FINOPS_MIN_REFRESH_INTERVAL");
+  int min = v != NULL ? atoi(v) : 0;
+  return min >= 1 ? min : 300;
+}
+
+static int is_uuid(const char *s) {
+  for (int i = 0; i < 36; i++) {
+    int dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+      return 0;
+  }
+  return s[36] == '\0';
+}
+
+/* Adds every string argument of ci to list (one or more per line). */
+static int get_list(scw_org_t *org, const oconfig_item_t *ci,
+                    scw_strlist_t *list, int uuid) {
+  if (ci->values_num < 1) {
+    CFG_ERROR(org, ci->key, "%s", "needs at least one string argument");
+    return -1;
+  }
+  for (int i = 0; i < ci->values_num; i++) {
+    const oconfig_value_t *v = &ci->values[i];
+    if (v->type != OCONFIG_TYPE_STRING || v->value.string[0] == '\0') {
+      CFG_ERROR(org, ci->key, "%s", "arguments must be non-empty strings");
+      return -1;
+    }
+    if (uuid && !is_uuid(v->value.string)) {
+      CFG_ERROR(org, ci->key, "\"%s\" is not a UUID", v->value.string);
+      return -1;
+    }
+    if (scw_strlist_add(list, v->value.string) != 0) {
+      CFG_ERROR(org, ci->key, "%s", "out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* cf_util_get_* log without naming the block: say which block it was. */
+static int get_string(scw_org_t *org, const oconfig_item_t *ci, char **out) {
+  if (cf_util_get_string(ci, out) == 0)
+    return 0;
+  CFG_ERROR(org, ci->key, "%s", "needs exactly one string argument");
+  return -1;
+}
+
+static int get_int_range(scw_org_t *org, const oconfig_item_t *ci, int *out,
+                         int min, int max) {
+  int v;
+  if (cf_util_get_int(ci, &v) != 0) {
+    CFG_ERROR(org, ci->key, "%s", "needs exactly one numeric argument");
+    return -1;
+  }
+  if (v < min || v > max) {
+    CFG_ERROR(org, ci->key, "%d is out of range (%d..%d)", v, min, max);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int get_bool(scw_org_t *org, const oconfig_item_t *ci, int *out) {
+  bool v;
+  if (cf_util_get_boolean(ci, &v) != 0) {
+    CFG_ERROR(org, ci->key, "%s", "needs exactly one boolean argument");
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Reads the key from the first line of a file; warns when others can read
+ * it. The buffer is wiped after use. */
+static int read_key_file(scw_org_t *org, const oconfig_item_t *ci) {
+  char *path = NULL;
+  if (get_string(org, ci, &path) != 0)
+    return -1;
+  FILE *fh = fopen(path, "r");
+  if (fh == NULL) {
+    CFG_ERROR(org, ci->key, "cannot open \"%s\": %s", path, STRERRNO);
+    free(path);
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fileno(fh), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    WARNING("scw_finops plugin: Organization \"%s\": secret key file \"%s\" "
+            "is readable by group or others; chmod 600 it",
+            org->name, path);
+  char line[512];
+  int ok = fgets(line, sizeof(line), fh) != NULL;
+  fclose(fh);
+  if (ok) {
+    line[strcspn(line, "\r\n")] = '\0';
+    size_t n = strlen(line);
+    while (n > 0 && isspace((unsigned char)line[n - 1]))
+      line[--n] = '\0';
+    ok = n > 0 && (org->secret_key = strdup(line)) != NULL;
+  }
+  explicit_bzero(line, sizeof(line));
+  if (!ok)
+    CFG_ERROR(org, ci->key, "\"%s\" holds no key on its first line", path);
+  free(path);
+  return ok ? 0 : -1;
+}
+
+static int read_key_env(scw_org_t *org, const oconfig_item_t *ci) {
+  char *var = NULL;
+  if (get_string(org, ci, &var) != 0)
+    return -1;
+  const char *value = getenv(var);
+  if (value == NULL || value[0] == '\0') {
+    CFG_ERROR(org, ci->key, "environment variable %s is not set", var);
+    free(var);
+    return -1;
+  }
+  free(var);
+  org->secret_key = strdup(value);
+  return org->secret_key != NULL ? 0 : -1;
+}
+
+static int get_secret(scw_org_t *org, const oconfig_item_t *ci) {
+  if (org->secret_key != NULL) {
+    CFG_ERROR(org, ci->key, "%s",
+              "give only one of SecretKey, SecretKeyFile, SecretKeyEnv");
+    return -1;
+  }
+  if (strcasecmp(ci->key, "SecretKeyFile") == 0)
+    return read_key_file(org, ci);
+  if (strcasecmp(ci->key, "SecretKeyEnv") == 0)
+    return read_key_env(org, ci);
+  return get_string(org, ci, &org->secret_key);
+}
+
+static int get_enum(scw_org_t *org, const oconfig_item_t *ci) {
+  char value[32];
+  if (cf_util_get_string_buffer(ci, value, sizeof(value)) != 0) {
+    CFG_ERROR(org, ci->key, "%s", "needs exactly one string argument");
+    return -1;
+  }
+  if (strcasecmp(ci->key, "GroupBy") == 0) {
+    if (scw_group_by_parse(value, &org->group_by) == 0)
+      return 0;
+    CFG_ERROR(org, ci->key, "\"%s\" is not one of organization, project, sku, "
+              "resource", value);
+    return -1;
+  }
+  if (strcasecmp(value, "name") == 0 || strcasecmp(value, "id") == 0) {
+    org->label_mode = tolower((unsigned char)value[0]) == 'n' ? SCW_LABEL_NAME
+                                                              : SCW_LABEL_ID;
+    return 0;
+  }
+  CFG_ERROR(org, ci->key, "\"%s\" is not one of name, id", value);
+  return -1;
+}
+
+static int get_currency(scw_org_t *org, const oconfig_item_t *ci) {
+  char value[16];
+  if (cf_util_get_string_buffer(ci, value, sizeof(value)) != 0) {
+    CFG_ERROR(org, ci->key, "%s", "needs exactly one string argument");
+    return -1;
+  }
+  int ok = strlen(value) == 3;
+  for (int i = 0; ok && i < 3; i++)
+    ok = isupper((unsigned char)value[i]);
+  if (!ok) {
+    CFG_ERROR(org, ci->key, "\"%s\" is not an ISO 4217 code such as EUR", value);
+    return -1;
+  }
+  strcpy(org->currency, value);
+  return 0;
+}
+
+static int get_url(scw_org_t *org, const oconfig_item_t *ci) {
+  if (get_string(org, ci, &org->url) != 0)
+    return -1;
+  if (strncasecmp(org->url, "https://", 8) != 0 &&
+      strncasecmp(org->url, "http://", 7) != 0) {
+    CFG_ERROR(org, ci->key, "\"%s\" must start with https:// or http://",
+              org->url);
+    return -1;
+  }
+  return 0;
+}
+
+static int get_max_response(scw_org_t *org, const oconfig_item_t *ci) {
+  double v;
+  if (cf_util_get_double(ci, &v) != 0) {
+    CFG_ERROR(org, ci->key, "%s", "needs exactly one numeric argument");
+    return -1;
+  }
+  if (v < 4096 || v > 4294967296.0) {
+    CFG_ERROR(org, ci->key, "%.0f bytes is out of range (4096..4294967296)", v);
+    return -1;
+  }
+  org->max_response = (int64_t)v;
+  return 0;
+}
+
+static int config_option(scw_org_t *org, const oconfig_item_t *c) {
+  const char *k = c->key;
+  int page_size = (int)org->query.page_size;
+  if (strcasecmp(k, "OrganizationID") == 0) {
+    if (get_string(org, c, &org->organization_id) != 0)
+      return -1;
+    if (is_uuid(org->organization_id))
+      return 0;
+    CFG_ERROR(org, k, "\"%s\" is not a UUID", org->organization_id);
+    return -1;
+  }
+  if (strcasecmp(k, "SecretKey") == 0 || strcasecmp(k, "SecretKeyFile") == 0 ||
+      strcasecmp(k, "SecretKeyEnv") == 0)
+    return get_secret(org, c);
+  if (strcasecmp(k, "URL") == 0)
+    return get_url(org, c);
+  if (strcasecmp(k, "ProjectID") == 0)
+    return get_list(org, c, &org->query.project_ids, 1);
+  if (strcasecmp(k, "SKU") == 0)
+    return get_list(org, c, &org->query.skus, 0);
+  if (strcasecmp(k, "ResourceID") == 0)
+    return get_list(org, c, &org->query.resource_ids, 0);
+  if (strcasecmp(k, "ResourceName") == 0)
+    return get_list(org, c, &org->query.resource_names, 0);
+  if (strcasecmp(k, "InvoiceID") == 0)
+    return get_list(org, c, &org->query.invoice_ids, 1);
+  if (strcasecmp(k, "GroupBy") == 0 || strcasecmp(k, "ProjectLabel") == 0)
+    return get_enum(org, c);
+  if (strcasecmp(k, "Currency") == 0)
+    return get_currency(org, c);
+  if (strcasecmp(k, "RefreshInterval") == 0)
+    return get_int_range(org, c, &org->refresh_interval,
+                         scw_config_min_refresh_interval(), 31 * 86400);
+  if (strcasecmp(k, "Timeout") == 0)
+    return get_int_range(org, c, &org->timeout, 1, 3600);
+  if (strcasecmp(k, "PageSize") == 0) {
+    if (get_int_range(org, c, &page_size, 1, 1000) != 0)
+      return -1;
+    org->query.page_size = (unsigned)page_size;
+    return 0;
+  }
+  if (strcasecmp(k, "MaxPages") == 0)
+    return get_int_range(org, c, &org->max_pages, 1, 1000000);
+  if (strcasecmp(k, "MaxResponseSize") == 0)
+    return get_max_response(org, c);
+  if (strcasecmp(k, "Host") == 0)
+    return get_string(org, c, &org->host);
+  if (strcasecmp(k, "VerifyPeer") == 0)
+    return get_bool(org, c, &org->verify_peer);
+  if (strcasecmp(k, "VerifyHost") == 0)
+    return get_bool(org, c, &org->verify_host);
+  if (strcasecmp(k, "CACert") == 0)
+    return get_string(org, c, &org->ca_cert);
+  if (strcasecmp(k, "Proxy") == 0)
+    return get_string(org, c, &org->proxy);
+  CFG_ERROR(org, k, "%s", "unknown option");
+  return -1;
+}
+
+static int check_complete(scw_org_t *org) {
+  if (org->organization_id == NULL) {
+    CFG_ERROR(org, "OrganizationID", "%s", "is required");
+    return -1;
+  }
+  if (org->secret_key == NULL) {
+    CFG_ERROR(org, "SecretKeyFile", "%s",
+              "no secret key: set SecretKeyFile, SecretKeyEnv or SecretKey");
+    return -1;
+  }
+  if (org->host == NULL && (org->host = strdup(org->name)) == NULL)
+    return -1;
+  if (strlen(org->host) >= DATA_MAX_NAME_LEN) {
+    CFG_ERROR(org, "Host", "\"%s\" is longer than %d bytes", org->host,
+              DATA_MAX_NAME_LEN - 1);
+    return -1;
+  }
+  org->query.base_url = org->url;
+  org->query.organization_id = org->organization_id;
+  return 0;
+}
+
+scw_org_t *scw_config_organization(const oconfig_item_t *ci) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[0].value.string[0] == '\0') {
+    ERROR("scw_finops plugin: <Organization> needs exactly one non-empty "
+          "string argument, its name");
+    return NULL;
+  }
+  scw_org_t *org = scw_org_new(ci->values[0].value.string);
+  if (org == NULL) {
+    ERROR("scw_finops plugin: out of memory");
+    return NULL;
+  }
+  int status = 0;
+  for (int i = 0; i < ci->children_num && status == 0; i++)
+    status = config_option(org, &ci->children[i]);
+  if (status == 0)
+    status = check_complete(org);
+  if (status != 0) {
+    scw_org_free(org);
+    return NULL;
+  }
+  return org;
+}

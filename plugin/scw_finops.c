@@ -1,0 +1,219 @@
+/* scw_finops.c - the collectd glue: configuration entry point, init,
+ * shutdown, and the read callback that dispatches the latest snapshot.
+ *
+ * Data path: scw_config.c (block -> scw_org_t) -> scw_worker.c (thread) ->
+ * scw_http.c (page fetch) -> scw_charge.c (page parse) -> scw_agg.c (sums) ->
+ * scw_snapshot.c (names, hand-over) -> here (dispatch). */
+#include "scw_org.h"
+
+#include "plugin.h"
+#include "utils/common/common.h"
+
+#include <curl/curl.h>
+#include <string.h>
+#include <time.h>
+
+#include "scw_config.h"
+#include "scw_money.h"
+#include "scw_time.h"
+
+#define PLUGIN_NAME "scw_finops"
+/* The first read after start waits this long for the first refresh, so that
+ * `collectd -T` and the first interval already carry costs. Short, because
+ * collectd cannot stop while a read callback blocks. */
+#define FIRST_READ_WAIT_MS 5000L
+
+static scw_org_t *orgs; /* every configured organization */
+static pthread_mutex_t orgs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+typedef struct {
+  const char *key;
+  const char *value;
+} meta_kv_t;
+
+static void submit(const scw_org_t *org, const char *plugin_instance,
+                   const char *type, const char *type_instance, value_t value,
+                   const meta_kv_t *meta, size_t n_meta) {
+  value_list_t vl = VALUE_LIST_INIT;
+  vl.values = &value;
+  vl.values_len = 1;
+  sstrncpy(vl.host, org->host, sizeof(vl.host));
+  sstrncpy(vl.plugin, PLUGIN_NAME, sizeof(vl.plugin));
+  sstrncpy(vl.plugin_instance, plugin_instance, sizeof(vl.plugin_instance));
+  sstrncpy(vl.type, type, sizeof(vl.type));
+  sstrncpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
+  if (n_meta > 0 && (vl.meta = meta_data_create()) != NULL)
+    for (size_t i = 0; i < n_meta; i++)
+      if (meta[i].value != NULL)
+        meta_data_add_string(vl.meta, meta[i].key, meta[i].value);
+  plugin_dispatch_values(&vl);
+  meta_data_destroy(vl.meta); /* dispatch deep-copies it */
+}
+
+static void submit_gauge(const scw_org_t *org, const char *type,
+                         const char *type_instance, double v) {
+  submit(org, "", type, type_instance, (value_t){.gauge = v}, NULL, 0);
+}
+
+static void submit_costs(const scw_org_t *org, const scw_snapshot_t *snap) {
+  for (size_t i = 0; i < snap->n_series; i++) {
+    const scw_series_t *s = &snap->series[i];
+    meta_kv_t meta[] = {
+        {"organization_id", org->organization_id},
+        {"project_id", s->project_id},
+        {"project_name", s->project_name},
+        {"sku", s->sku},
+        {"resource_id", s->resource_id},
+        {"resource_name", s->resource_name},
+        {"currency", snap->currency},
+        {"billing_period", snap->period},
+    };
+    submit(org, s->plugin_instance, "currency", s->type_instance,
+           (value_t){.gauge = scw_money_to_double(s->nanos)}, meta,
+           STATIC_ARRAY_SIZE(meta));
+  }
+  meta_kv_t meta[] = {
+      {"organization_id", org->organization_id},
+      {"currency", snap->currency},
+      {"billing_period", snap->period},
+  };
+  submit(org, "", "currency", "total",
+         (value_t){.gauge = scw_money_to_double(snap->total_nanos)}, meta,
+         STATIC_ARRAY_SIZE(meta));
+}
+
+/* Costs are only published while they describe this month and are fresh. */
+static int costs_publishable(scw_org_t *org, const scw_snapshot_t *snap,
+                             int64_t now) {
+  char period[8];
+  scw_period_of(now, period, sizeof(period));
+  if (strcmp(period, snap->period) != 0) {
+    scw_worker_kick(org); /* a new month: refresh now */
+    return 0;
+  }
+  return now - snap->created <= 3 * (int64_t)org->refresh_interval;
+}
+
+static int scw_read(user_data_t *ud) {
+  scw_org_t *org = ud->data;
+  scw_worker_wait_first(org, FIRST_READ_WAIT_MS); /* no-op after the first */
+
+  submit(org, "", "http_requests", "",
+         (value_t){.derive = (derive_t)atomic_load(&org->requests)}, NULL, 0);
+  submit(org, "", "errors", "",
+         (value_t){.derive = (derive_t)atomic_load(&org->errors)}, NULL, 0);
+
+  scw_snapshot_t *snap = scw_slot_acquire(&org->slot);
+  if (snap == NULL)
+    return 0;
+  int64_t now = (int64_t)time(NULL);
+  submit_gauge(org, "count", "charges", (double)snap->charges);
+  submit_gauge(org, "count", "skipped_charges", (double)snap->skipped);
+  submit_gauge(org, "duration", "refresh", snap->duration);
+  submit_gauge(org, "duration", "snapshot_age", (double)(now - snap->created));
+  if (costs_publishable(org, snap, now))
+    submit_costs(org, snap);
+  scw_snapshot_release(snap);
+  return 0;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void stop_all_workers(void) {
+  pthread_mutex_lock(&orgs_lock);
+  for (scw_org_t *o = orgs; o != NULL; o = o->next)
+    scw_worker_signal_stop(o);
+  pthread_mutex_unlock(&orgs_lock);
+}
+
+/* user_data free_func: collectd destroys read callbacks before it calls
+ * shutdown callbacks, so this is where workers end. Signal them all first so
+ * they stop in parallel, then join this one. */
+static void org_release(void *data) {
+  scw_org_t *org = data;
+  stop_all_workers();
+  pthread_mutex_lock(&orgs_lock);
+  for (scw_org_t **p = &orgs; *p != NULL; p = &(*p)->next)
+    if (*p == org) {
+      *p = org->next;
+      break;
+    }
+  pthread_mutex_unlock(&orgs_lock);
+  scw_org_free(org);
+}
+
+static int find_org(const char *name) {
+  for (scw_org_t *o = orgs; o != NULL; o = o->next)
+    if (strcmp(o->name, name) == 0)
+      return 1;
+  return 0;
+}
+
+static int scw_config(oconfig_item_t *ci) {
+  for (int i = 0; i < ci->children_num; i++) {
+    oconfig_item_t *child = &ci->children[i];
+    if (strcasecmp(child->key, "Organization") != 0) {
+      ERROR("scw_finops plugin: unknown option \"%s\"; only <Organization> "
+            "blocks are allowed here", child->key);
+      return -1;
+    }
+    scw_org_t *org = scw_config_organization(child);
+    if (org == NULL)
+      return -1;
+    if (find_org(org->name)) {
+      ERROR("scw_finops plugin: Organization \"%s\" is configured twice",
+            org->name);
+      scw_org_free(org);
+      return -1;
+    }
+    char cb_name[DATA_MAX_NAME_LEN];
+    snprintf(cb_name, sizeof(cb_name), PLUGIN_NAME "/%s", org->name);
+    pthread_mutex_lock(&orgs_lock);
+    org->next = orgs;
+    orgs = org;
+    pthread_mutex_unlock(&orgs_lock);
+    /* On failure collectd frees org through org_release. */
+    if (plugin_register_complex_read(NULL, cb_name, scw_read, 0,
+                                     &(user_data_t){.data = org,
+                                                    .free_func = org_release}) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int scw_init(void) {
+  static int initialized;
+  if (initialized)
+    return 0;
+  initialized = 1;
+  /* Still single-threaded here, as curl_global_init requires. */
+  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+    ERROR("scw_finops plugin: curl_global_init failed");
+    return -1;
+  }
+  int status = 0;
+  pthread_mutex_lock(&orgs_lock);
+  for (scw_org_t *o = orgs; o != NULL; o = o->next)
+    if (scw_worker_start(o) != 0)
+      status = -1;
+  pthread_mutex_unlock(&orgs_lock);
+  return status;
+}
+
+static int scw_shutdown(void) {
+  /* Normally org_release already ran; this covers anything left. */
+  stop_all_workers();
+  pthread_mutex_lock(&orgs_lock);
+  for (scw_org_t *o = orgs; o != NULL; o = o->next)
+    scw_worker_join(o);
+  pthread_mutex_unlock(&orgs_lock);
+  return 0;
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN_NAME, scw_config);
+  plugin_register_init(PLUGIN_NAME, scw_init);
+  plugin_register_shutdown(PLUGIN_NAME, scw_shutdown);
+}

@@ -1,0 +1,196 @@
+/* scw_http.c - libcurl transport; see scw_http.h. */
+#include "scw_http.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef SCW_FINOPS_VERSION
+#define SCW_FINOPS_VERSION "dev"
+#endif
+
+struct scw_http {
+  CURL *curl;
+  struct curl_slist *headers; /* holds the secret: wiped before freeing */
+  const atomic_int *cancel;
+  size_t max_response;
+  char *body;
+  size_t len, cap;
+  int too_large;
+  scw_http_response_t *resp; /* the response being filled */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
+  scw_http_t *h = ud;
+  size_t n = size * nmemb;
+  if (h->len + n > h->max_response) {
+    h->too_large = 1;
+    return 0; /* makes libcurl fail with CURLE_WRITE_ERROR */
+  }
+  if (h->len + n + 1 > h->cap) {
+    size_t cap = h->cap ? h->cap : 65536;
+    while (cap < h->len + n + 1)
+      cap *= 2;
+    char *bigger = realloc(h->body, cap);
+    if (bigger == NULL)
+      return 0;
+    h->body = bigger;
+    h->cap = cap;
+  }
+  memcpy(h->body + h->len, data, n);
+  h->len += n;
+  h->body[h->len] = '\0';
+  return n;
+}
+
+/* Copies the value of header `name` if line is that header. */
+static void take_header(const char *line, size_t n, const char *name,
+                        char *dst, size_t size) {
+  size_t nl = strlen(name);
+  if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+    return;
+  const char *v = line + nl + 1;
+  const char *end = line + n;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  size_t len = (size_t)(end - v) < size - 1 ? (size_t)(end - v) : size - 1;
+  memcpy(dst, v, len);
+  dst[len] = '\0';
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *ud) {
+  scw_http_t *h = ud;
+  size_t n = size * nmemb;
+  take_header(line, n, "X-Request-Id", h->resp->request_id,
+              sizeof(h->resp->request_id));
+  take_header(line, n, "Retry-After", h->resp->retry_after,
+              sizeof(h->resp->retry_after));
+  return n;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow) {
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  const scw_http_t *h = ud;
+  return h->cancel != NULL && atomic_load(h->cancel) ? 1 : 0;
+}
+
+static int add_auth_header(scw_http_t *h, const char *secret) {
+  static const char prefix[] = "X-Auth-Token: ";
+  size_t n = sizeof(prefix) + strlen(secret);
+  char *line = malloc(n);
+  if (line == NULL)
+    return -1;
+  memcpy(line, prefix, sizeof(prefix) - 1);
+  memcpy(line + sizeof(prefix) - 1, secret, n - sizeof(prefix) + 1);
+  struct curl_slist *l = curl_slist_append(h->headers, line);
+  explicit_bzero(line, n);
+  free(line);
+  if (l == NULL)
+    return -1;
+  h->headers = l;
+  return 0;
+}
+
+scw_http_t *scw_http_new(const scw_http_config_t *cfg, scw_error_t *err) {
+  scw_http_t *h = calloc(1, sizeof(*h));
+  if (h == NULL || (h->curl = curl_easy_init()) == NULL) {
+    free(h);
+    scw_fail(err, SCW_ERR_NOMEM, "curl_easy_init failed");
+    return NULL;
+  }
+  h->cancel = cfg->cancel;
+  h->max_response = cfg->max_response;
+  struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
+  h->headers = l;
+  if (l == NULL || add_auth_header(h, cfg->secret_key) != 0) {
+    scw_http_free(h);
+    scw_fail(err, SCW_ERR_NOMEM, "building request headers");
+    return NULL;
+  }
+  CURL *c = h->curl;
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM timeouts */
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-scw_finops/" SCW_FINOPS_VERSION);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip if the API offers it */
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  /* never re-send the key */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, cfg->verify_peer ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, cfg->verify_host ? 2L : 0L);
+  if (cfg->ca_cert != NULL)
+    curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_cert);
+  if (cfg->proxy != NULL)
+    curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+  return h;
+}
+
+void scw_http_free(scw_http_t *h) {
+  if (h == NULL)
+    return;
+  if (h->curl != NULL)
+    curl_easy_cleanup(h->curl);
+  for (struct curl_slist *l = h->headers; l != NULL; l = l->next)
+    explicit_bzero(l->data, strlen(l->data));
+  curl_slist_free_all(h->headers);
+  free(h->body);
+  free(h);
+}
+
+/* "https://host/path" without the query: enough to say where, and short. */
+static void url_for_log(const char *url, char *buf, size_t size) {
+  size_t n = strcspn(url, "?");
+  if (n >= size)
+    n = size - 1;
+  memcpy(buf, url, n);
+  buf[n] = '\0';
+}
+
+scw_rc_t scw_http_fetch(void *ctx, const char *url, scw_http_response_t *resp,
+                        scw_error_t *err) {
+  scw_http_t *h = ctx;
+  h->len = 0;
+  h->too_large = 0;
+  h->errbuf[0] = '\0';
+  h->resp = resp;
+  memset(resp, 0, sizeof(*resp));
+  if (h->body != NULL)
+    h->body[0] = '\0';
+  curl_easy_setopt(h->curl, CURLOPT_URL, url);
+  CURLcode cc = curl_easy_perform(h->curl);
+  long status = 0;
+  curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+  resp->status = status;
+  resp->body = h->body != NULL ? h->body : "";
+  resp->len = h->len;
+  h->resp = NULL;
+  if (cc == CURLE_OK)
+    return SCW_OK;
+
+  char where[256];
+  url_for_log(url, where, sizeof(where));
+  if (h->cancel != NULL && atomic_load(h->cancel))
+    return scw_fail(err, SCW_ERR_CANCELLED, "request cancelled by shutdown");
+  if (h->too_large)
+    return scw_fail(err, SCW_ERR_LIMIT,
+                    "response larger than MaxResponseSize (%zu bytes) from %s",
+                    h->max_response, where);
+  return scw_fail(err, SCW_ERR_TRANSPORT, "curl error %d: %s (%s)", (int)cc,
+                  h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc), where);
+}

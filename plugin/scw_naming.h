@@ -1,0 +1,36 @@
+/* scw_naming.h - turning Scaleway strings into collectd identifier parts.
+ *
+ * The rule (documented in README "Series naming"):
+ *  - leading and trailing '/' are dropped, every other '/' becomes '-';
+ *  - A-Z a-z 0-9 '_' '-' are kept;
+ *  - any other byte (space, '.', ':', control, non-ASCII) becomes '_', and a
+ *    run of such bytes becomes a single '_';
+ *  - a name longer than collectd's 127 bytes is cut and ends in '-' plus 8 hex
+ *    digits of a hash of the full raw value, so two long names never merge.
+ * So "/compute/dev1_s/run_par1" -> "compute-dev1_s-run_par1". Raw values
+ * travel unchanged in meta data. */
+#ifndef SCW_NAMING_H
+#define SCW_NAMING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* collectd's DATA_MAX_NAME_LEN, NUL included. */
+#define SCW_NAME_SIZE 128
+
+/* FNV-1a, 32 bits: stable across runs and machines. */
+uint32_t scw_hash32(const char *s);
+
+/* Sanitised copy of raw (malloc'd, any length; NULL on ENOMEM). */
+char *scw_name_clean(const char *raw);
+
+/* Copies clean into out[size]; if it does not fit, cuts it and appends
+ * "-%08x" of scw_hash32(hash_source). Returns 1 if it was cut, else 0. */
+int scw_name_fit(const char *clean, const char *hash_source, char *out,
+                 size_t size);
+
+/* Appends "-%08x" of scw_hash32(hash_source) to name (in place, size bytes),
+ * cutting the name first if needed. Used to tell apart colliding names. */
+void scw_name_add_suffix(char *name, size_t size, const char *hash_source);
+
+#endif

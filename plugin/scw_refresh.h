@@ -1,0 +1,54 @@
+/* scw_refresh.h - one all-or-nothing refresh: walk every page of the
+ * month-to-date window, aggregate, name, and return a snapshot.
+ *
+ * The HTTP transport is a function pointer, so this module knows neither
+ * curl nor collectd and is tested with a fake fetcher. Any failure (transport,
+ * non-200, malformed page, repeated token, too many pages) discards the
+ * partial aggregate: a refresh yields a complete snapshot or nothing. */
+#ifndef SCW_REFRESH_H
+#define SCW_REFRESH_H
+
+#include <stdint.h>
+
+#include "scw_agg.h"
+#include "scw_error.h"
+#include "scw_query.h"
+#include "scw_snapshot.h"
+
+typedef struct {
+  long status;        /* HTTP status; 0 when the transport gave none */
+  const char *body;   /* owned by the fetcher, valid until its next call */
+  size_t len;
+  char request_id[96]; /* X-Request-Id, for support tickets; "" if none */
+  char retry_after[64];/* Retry-After header verbatim; "" if none */
+} scw_http_response_t;
+
+/* Performs one GET. Returns SCW_OK when an HTTP answer (any status) arrived;
+ * a transport failure returns an error and fills err. */
+typedef scw_rc_t (*scw_fetch_fn)(void *ctx, const char *url,
+                                 scw_http_response_t *resp, scw_error_t *err);
+
+typedef struct {
+  const scw_query_t *query;
+  scw_group_by_t group_by;
+  scw_label_mode_t label_mode;
+  const char *currency;
+  unsigned max_pages;
+} scw_refresh_params_t;
+
+typedef struct {
+  unsigned requests; /* HTTP requests sent, including failed ones */
+  uint64_t bytes;    /* response bytes received */
+  unsigned pages;    /* pages parsed */
+  long last_status;  /* status of the last answer, 0 if none */
+  char request_id[96];/* X-Request-Id of the last answer */
+} scw_refresh_stats_t;
+
+/* Runs a refresh for the month containing `now` (Unix seconds). On success
+ * *out is a new snapshot with period, window and charges filled in. */
+scw_rc_t scw_refresh_run(const scw_refresh_params_t *params, int64_t now,
+                         scw_fetch_fn fetch, void *fetch_ctx,
+                         scw_snapshot_t **out, scw_refresh_stats_t *stats,
+                         scw_error_t *err);
+
+#endif
