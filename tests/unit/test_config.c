@@ -1,0 +1,455 @@
+/* Glue tests: <Plugin scw_finops> configuration and the read callback,
+ * against stubs of the collectd daemon (daemon_stubs.c). The real daemon is
+ * exercised by tests/integration. */
+#include "daemon_stubs.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scw_agg.h"
+#include "scw_money.h"
+#include "scw_org.h"
+#include "scw_time.h"
+
+void module_register(void);
+
+#define ORG_UUID "11111111-1111-4111-8111-111111111111"
+#define SECRET "s3cr3t-DO-NOT-LOG-4b1d"
+
+/* ---- building oconfig trees ---- */
+typedef struct {
+  oconfig_item_t items[32];
+  int n;
+} opts_t;
+
+static oconfig_item_t make_item(const char *key, int type, const char *s,
+                                double num) {
+  oconfig_item_t it = {.key = strdup(key), .values_num = 1};
+  it.values = calloc(1, sizeof(*it.values));
+  it.values[0].type = type;
+  if (type == OCONFIG_TYPE_STRING)
+    it.values[0].value.string = strdup(s);
+  else if (type == OCONFIG_TYPE_NUMBER)
+    it.values[0].value.number = num;
+  else
+    it.values[0].value.boolean = (int)num;
+  return it;
+}
+
+static void add_s(opts_t *o, const char *key, const char *v) {
+  o->items[o->n++] = make_item(key, OCONFIG_TYPE_STRING, v, 0);
+}
+static void add_n(opts_t *o, const char *key, double v) {
+  o->items[o->n++] = make_item(key, OCONFIG_TYPE_NUMBER, NULL, v);
+}
+static void add_b(opts_t *o, const char *key, int v) {
+  o->items[o->n++] = make_item(key, OCONFIG_TYPE_BOOLEAN, NULL, v);
+}
+
+static void free_item(oconfig_item_t *it) {
+  for (int i = 0; i < it->values_num; i++)
+    if (it->values[i].type == OCONFIG_TYPE_STRING)
+      free(it->values[i].value.string);
+  free(it->values);
+  free(it->key);
+  for (int i = 0; i < it->children_num; i++)
+    free_item(&it->children[i]);
+  free(it->children);
+}
+
+/* <Plugin> with one <Organization name> holding opts (consumed). */
+static int run_config(const char *name, opts_t *o) {
+  oconfig_item_t org = make_item("Organization", OCONFIG_TYPE_STRING, name, 0);
+  org.children = calloc((size_t)o->n + 1, sizeof(oconfig_item_t));
+  memcpy(org.children, o->items, (size_t)o->n * sizeof(oconfig_item_t));
+  org.children_num = o->n;
+  oconfig_item_t plugin = {.key = strdup("Plugin"), .children = &org,
+                           .children_num = 1};
+  int status = stub_config_cb(&plugin);
+  plugin.children = NULL;
+  plugin.children_num = 0;
+  free_item(&org);
+  free_item(&plugin);
+  o->n = 0;
+  return status;
+}
+
+static void base_opts(opts_t *o) {
+  add_s(o, "OrganizationID", ORG_UUID);
+  add_s(o, "SecretKey", SECRET);
+}
+
+static scw_org_t *registered_org(void) { return stub_read_ud.data; }
+
+static void release_org(void) {
+  if (stub_read_ud.data != NULL)
+    stub_read_ud.free_func(stub_read_ud.data);
+  memset(&stub_read_ud, 0, sizeof(stub_read_ud));
+}
+
+static int setup(void **state) {
+  (void)state;
+  stub_reset();
+  memset(&stub_read_ud, 0, sizeof(stub_read_ud));
+  unsetenv("SCW_FINOPS_MIN_REFRESH_INTERVAL");
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  release_org();
+  /* The secret must never reach the log, whatever the test did. */
+  if (stub_log != NULL)
+    assert_null(strstr(stub_log, SECRET));
+  stub_reset();
+  return 0;
+}
+
+/* Asserts the config failed with a log line naming the block and option. */
+static void expect_config_error(opts_t *o, const char *option) {
+  assert_int_not_equal(run_config("acme", o), 0);
+  assert_null(stub_read_ud.data);
+  assert_non_null(stub_log);
+  char want[128];
+  snprintf(want, sizeof(want), "Organization \"acme\": option \"%s\"", option);
+  assert_non_null(strstr(stub_log, want));
+}
+
+/* ---- configuration ---- */
+static void test_defaults(void **state) {
+  (void)state;
+  opts_t o = {0};
+  base_opts(&o);
+  assert_int_equal(run_config("acme", &o), 0);
+  scw_org_t *org = registered_org();
+  assert_non_null(org);
+  assert_string_equal(stub_read_name, "scw_finops/acme");
+  assert_string_equal(org->host, "acme");
+  assert_string_equal(org->url, "https://api.scaleway.com");
+  assert_string_equal(org->organization_id, ORG_UUID);
+  assert_int_equal(org->group_by, SCW_GROUP_SKU);
+  assert_int_equal(org->label_mode, SCW_LABEL_NAME);
+  assert_string_equal(org->currency, "EUR");
+  assert_int_equal(org->refresh_interval, 3600);
+  assert_int_equal(org->timeout, 30);
+  assert_int_equal(org->query.page_size, 1000);
+  assert_true(org->verify_peer && org->verify_host);
+}
+
+static void test_all_options(void **state) {
+  (void)state;
+  opts_t o = {0};
+  base_opts(&o);
+  add_s(&o, "URL", "http://127.0.0.1:8080/");
+  add_s(&o, "ProjectID", "22222222-2222-4222-8222-222222222222");
+  add_s(&o, "ProjectID", "33333333-3333-4333-8333-333333333333");
+  add_s(&o, "SKU", "/compute/dev1_s/run_par1");
+  add_s(&o, "ResourceID", "fr-par/acme-backups");
+  add_s(&o, "ResourceName", "web-1");
+  add_s(&o, "InvoiceID", "44444444-4444-4444-8444-444444444444");
+  add_s(&o, "GroupBy", "Resource");
+  add_s(&o, "ProjectLabel", "id");
+  add_s(&o, "Currency", "USD");
+  add_n(&o, "RefreshInterval", 900);
+  add_n(&o, "Timeout", 5);
+  add_n(&o, "PageSize", 250);
+  add_n(&o, "MaxPages", 50);
+  add_s(&o, "Host", "scw-acme");
+  add_b(&o, "VerifyPeer", 0);
+  add_b(&o, "VerifyHost", 0);
+  add_s(&o, "CACert", "/etc/ssl/ca.pem");
+  assert_int_equal(run_config("acme", &o), 0);
+  scw_org_t *org = registered_org();
+  assert_string_equal(org->url, "http://127.0.0.1:8080/");
+  assert_int_equal(org->query.project_ids.n, 2);
+  assert_string_equal(org->query.project_ids.items[1],
+                      "33333333-3333-4333-8333-333333333333");
+  assert_int_equal(org->query.skus.n, 1);
+  assert_int_equal(org->query.resource_ids.n, 1);
+  assert_int_equal(org->query.resource_names.n, 1);
+  assert_int_equal(org->query.invoice_ids.n, 1);
+  assert_int_equal(org->group_by, SCW_GROUP_RESOURCE);
+  assert_int_equal(org->label_mode, SCW_LABEL_ID);
+  assert_string_equal(org->currency, "USD");
+  assert_int_equal(org->refresh_interval, 900);
+  assert_int_equal(org->timeout, 5);
+  assert_int_equal(org->query.page_size, 250);
+  assert_int_equal(org->max_pages, 50);
+  assert_string_equal(org->host, "scw-acme");
+  assert_false(org->verify_peer);
+  assert_false(org->verify_host);
+  assert_string_equal(org->ca_cert, "/etc/ssl/ca.pem");
+}
+
+static void test_missing_organization_id(void **state) {
+  (void)state;
+  opts_t o = {0};
+  add_s(&o, "SecretKey", SECRET);
+  expect_config_error(&o, "OrganizationID");
+  assert_non_null(strstr(stub_log, "is required"));
+}
+
+static void test_missing_secret(void **state) {
+  (void)state;
+  opts_t o = {0};
+  add_s(&o, "OrganizationID", ORG_UUID);
+  expect_config_error(&o, "SecretKeyFile");
+}
+
+static void test_bad_values(void **state) {
+  (void)state;
+  struct {
+    const char *key;
+    double num;
+    const char *str;
+  } cases[] = {
+      {"PageSize", 0, NULL},         {"PageSize", 1001, NULL},
+      {"RefreshInterval", 10, NULL}, {"Timeout", 0, NULL},
+      {"MaxPages", 0, NULL},         {"GroupBy", 0, "bogus"},
+      {"ProjectLabel", 0, "nick"},   {"Currency", 0, "eur"},
+      {"URL", 0, "ftp://x"},         {"ProjectID", 0, "not-a-uuid"},
+      {"Frobnicate", 0, "x"},        {"PageSize", 0, "ten"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    opts_t o = {0};
+    base_opts(&o);
+    if (cases[i].str != NULL)
+      add_s(&o, cases[i].key, cases[i].str);
+    else
+      add_n(&o, cases[i].key, cases[i].num);
+    stub_reset();
+    expect_config_error(&o, cases[i].key);
+  }
+}
+
+static void test_organization_id_must_be_uuid(void **state) {
+  (void)state;
+  opts_t o = {0};
+  add_s(&o, "OrganizationID", "acme");
+  add_s(&o, "SecretKey", SECRET);
+  expect_config_error(&o, "OrganizationID");
+}
+
+static void test_refresh_minimum_env(void **state) {
+  (void)state;
+  setenv("SCW_FINOPS_MIN_REFRESH_INTERVAL", "2", 1);
+  opts_t o = {0};
+  base_opts(&o);
+  add_n(&o, "RefreshInterval", 2);
+  assert_int_equal(run_config("acme", &o), 0);
+  assert_int_equal(registered_org()->refresh_interval, 2);
+}
+
+static void test_two_secret_options(void **state) {
+  (void)state;
+  opts_t o = {0};
+  base_opts(&o);
+  add_s(&o, "SecretKeyEnv", "HOME");
+  expect_config_error(&o, "SecretKeyEnv");
+}
+
+static char *write_key_file(const char *content, mode_t mode) {
+  char *path = strdup("/tmp/scw_finops_key_XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+  close(fd);
+  chmod(path, mode);
+  return path;
+}
+
+static void test_secret_key_file(void **state) {
+  (void)state;
+  char *path = write_key_file(SECRET "  \n# second line ignored\n", 0600);
+  opts_t o = {0};
+  add_s(&o, "OrganizationID", ORG_UUID);
+  add_s(&o, "SecretKeyFile", path);
+  assert_int_equal(run_config("acme", &o), 0);
+  assert_string_equal(registered_org()->secret_key, SECRET);
+  assert_true(stub_log == NULL || strstr(stub_log, "readable") == NULL);
+  unlink(path);
+  free(path);
+}
+
+static void test_secret_key_file_world_readable_warns(void **state) {
+  (void)state;
+  char *path = write_key_file(SECRET "\n", 0644);
+  opts_t o = {0};
+  add_s(&o, "OrganizationID", ORG_UUID);
+  add_s(&o, "SecretKeyFile", path);
+  assert_int_equal(run_config("acme", &o), 0);
+  assert_non_null(strstr(stub_log, "chmod 600"));
+  unlink(path);
+  free(path);
+}
+
+static void test_secret_key_file_errors(void **state) {
+  (void)state;
+  opts_t o = {0};
+  add_s(&o, "OrganizationID", ORG_UUID);
+  add_s(&o, "SecretKeyFile", "/nonexistent/scw.key");
+  expect_config_error(&o, "SecretKeyFile");
+  char *path = write_key_file("\n", 0600);
+  stub_reset();
+  add_s(&o, "OrganizationID", ORG_UUID);
+  add_s(&o, "SecretKeyFile", path);
+  expect_config_error(&o, "SecretKeyFile");
+  unlink(path);
+  free(path);
+}
+
+static void test_secret_key_env(void **state) {
+  (void)state;
+  setenv("SCW_TEST_SECRET", SECRET, 1);
+  opts_t o = {0};
+  add_s(&o, "OrganizationID", ORG_UUID);
+  add_s(&o, "SecretKeyEnv", "SCW_TEST_SECRET");
+  assert_int_equal(run_config("acme", &o), 0);
+  assert_string_equal(registered_org()->secret_key, SECRET);
+  release_org();
+  unsetenv("SCW_TEST_SECRET");
+  add_s(&o, "OrganizationID", ORG_UUID);
+  add_s(&o, "SecretKeyEnv", "SCW_TEST_SECRET");
+  expect_config_error(&o, "SecretKeyEnv");
+}
+
+/* ---- read callback ---- */
+
+/* Publishes a snapshot with two projects into the registered org. */
+static void publish(scw_org_t *org, int64_t created, const char *period) {
+  scw_agg_t *agg = scw_agg_new(org->group_by, "EUR");
+  scw_charge_t charges[] = {
+      {"p-1", "Prod site", "/compute/dev1_s/run_par1", "r1", NULL, "EUR",
+       INT64_C(1250000000)},
+      {"p-1", "Prod site", "/compute/dev1_s/run_par1", "r2", NULL, "EUR", 10},
+      {"p-2", NULL, "/ipam/flexible_ipv4", "r3", NULL, "EUR", -5},
+      {"p-2", NULL, "/ipam/flexible_ipv4", "r3", NULL, "USD", 99},
+  };
+  for (size_t i = 0; i < 4; i++)
+    assert_int_equal(scw_agg_add(agg, &charges[i], NULL), SCW_OK);
+  scw_snapshot_t *snap;
+  assert_int_equal(scw_snapshot_build(agg, org->label_mode, &snap, NULL), SCW_OK);
+  snap->created = created;
+  snprintf(snap->period, sizeof(snap->period), "%s", period);
+  scw_slot_publish(&org->slot, snap);
+}
+
+static void configure_default(void) {
+  module_register();
+  opts_t o = {0};
+  base_opts(&o);
+  add_s(&o, "Host", "scw-acme");
+  assert_int_equal(run_config("acme", &o), 0);
+}
+
+static void test_read_dispatches_costs(void **state) {
+  (void)state;
+  configure_default();
+  scw_org_t *org = registered_org();
+  char period[8];
+  int64_t now = (int64_t)time(NULL);
+  scw_period_of(now, period, sizeof(period));
+  publish(org, now, period);
+  stub_reset();
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+
+  const stub_dispatched_t *d =
+      stub_find("Prod_site", "currency", "compute-dev1_s-run_par1");
+  assert_non_null(d);
+  assert_string_equal(d->vl.host, "scw-acme");
+  assert_string_equal(d->vl.plugin, "scw_finops");
+  assert_true(d->value.gauge == 1.25000001);
+  assert_string_equal(stub_meta(d, "project_id"), "p-1");
+  assert_string_equal(stub_meta(d, "project_name"), "Prod site");
+  assert_string_equal(stub_meta(d, "sku"), "/compute/dev1_s/run_par1");
+  assert_string_equal(stub_meta(d, "currency"), "EUR");
+  assert_string_equal(stub_meta(d, "billing_period"), period);
+
+  d = stub_find("p-2", "currency", "ipam-flexible_ipv4"); /* no name: id */
+  assert_non_null(d);
+  assert_true(d->value.gauge == -5e-9);
+
+  d = stub_find("", "currency", "total");
+  assert_non_null(d);
+  assert_true(d->value.gauge == scw_money_to_double(INT64_C(1250000005)));
+  assert_non_null(stub_find("", "count", "charges"));
+  assert_true(stub_find("", "count", "skipped_charges")->value.gauge == 1);
+  assert_non_null(stub_find("", "http_requests", ""));
+  assert_non_null(stub_find("", "errors", ""));
+  assert_non_null(stub_find("", "duration", "snapshot_age"));
+}
+
+static void test_read_withholds_stale_costs(void **state) {
+  (void)state;
+  configure_default();
+  scw_org_t *org = registered_org();
+  char period[8];
+  int64_t now = (int64_t)time(NULL);
+  scw_period_of(now, period, sizeof(period));
+  publish(org, now - 3 * org->refresh_interval - 5, period);
+  stub_reset();
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  assert_null(stub_find("", "currency", "total"));
+  assert_null(stub_find("Prod_site", "currency", "compute-dev1_s-run_par1"));
+  /* Self-metrics are always there, so the staleness is visible. */
+  const stub_dispatched_t *age = stub_find("", "duration", "snapshot_age");
+  assert_non_null(age);
+  assert_true(age->value.gauge >= 3.0 * org->refresh_interval);
+}
+
+static void test_read_withholds_last_month(void **state) {
+  (void)state;
+  configure_default();
+  scw_org_t *org = registered_org();
+  publish(org, (int64_t)time(NULL), "1999-12");
+  stub_reset();
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  assert_null(stub_find("", "currency", "total"));
+  assert_int_equal(org->refresh_now, 1); /* the worker is asked to refresh */
+}
+
+static void test_read_without_snapshot(void **state) {
+  (void)state;
+  configure_default();
+  stub_reset();
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  assert_int_equal(stub_n_dispatched, 2); /* http_requests and errors */
+  assert_null(stub_find("", "currency", "total"));
+}
+
+static void test_duplicate_block_name(void **state) {
+  (void)state;
+  configure_default();
+  opts_t o = {0};
+  base_opts(&o);
+  void *first = stub_read_ud.data;
+  assert_int_not_equal(run_config("acme", &o), 0);
+  assert_non_null(strstr(stub_log, "configured twice"));
+  assert_ptr_equal(stub_read_ud.data, first);
+}
+
+int main(void) {
+  module_register();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_all_options, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_missing_organization_id, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_missing_secret, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_organization_id_must_be_uuid, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refresh_minimum_env, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_two_secret_options, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_secret_key_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_secret_key_file_world_readable_warns, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_secret_key_file_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_secret_key_env, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_dispatches_costs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_withholds_stale_costs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_withholds_last_month, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_without_snapshot, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_duplicate_block_name, setup, teardown),
+  };
+  return cmocka_run_group_tests_name("config_and_read", tests, NULL, NULL);
+}
