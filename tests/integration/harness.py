@@ -1,0 +1,489 @@
+"""Integration-test harness: the real collectd daemon, the FinOps simulator,
+and local receivers (CSV files, a Graphite line listener, a write_http JSON
+listener), all on 127.0.0.1.
+
+Every process started here is stopped by its PID; every wait is a bounded
+poll. Tests print TAP (one `ok`/`not ok` line each) for automake's
+tap-driver. Expected values come from the simulator's dataset through
+finops_sim.expected_sums, and expected series names from an independent
+implementation of the README's naming rule (expected_names below)."""
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+
+TOP_SRCDIR = os.environ.get("SCW_TOP_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+TOP_BUILDDIR = os.environ.get("SCW_TOP_BUILDDIR") or TOP_SRCDIR
+COLLECTD = os.environ.get("SCW_COLLECTD") or shutil.which("collectd") or "/usr/sbin/collectd"
+STOCK_PLUGINS = "/usr/lib/collectd"
+TYPES_DB = "/usr/share/collectd/types.db"
+SIM = os.path.join(TOP_SRCDIR, "tests", "sim", "finops_sim.py")
+sys.path.insert(0, os.path.dirname(SIM))
+import finops_sim  # noqa: E402  (the simulator doubles as the oracle)
+
+ORG1 = "11111111-1111-4111-8111-111111111111"
+ORG2 = "22222222-2222-4222-8222-222222222222"
+SECRET = "sim-secret-key"
+NANOS = 10**9
+
+
+class Skip(Exception):
+    pass
+
+
+def wait_for(predicate, timeout, what, interval=0.05):
+    """Polls predicate until truthy; fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def stop_pid(proc, timeout=10.0):
+    """SIGTERM, bounded wait, then SIGKILL. Returns seconds taken to exit."""
+    if proc.poll() is not None:
+        return 0.0
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+        return float("inf")
+    return time.monotonic() - started
+
+
+def plugin_so():
+    for candidate in (os.path.join(TOP_BUILDDIR, ".libs", "scw_finops.so"),
+                      os.path.join(TOP_BUILDDIR, "scw_finops.so")):
+        if os.path.exists(candidate):
+            return candidate
+    raise AssertionError("scw_finops.so not built in %s" % TOP_BUILDDIR)
+
+
+class Workdir:
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="scw_it_")
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def cleanup(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+# ---- the simulator ---------------------------------------------------------
+
+def generate_dataset(path, seed=7, **kw):
+    args = [sys.executable, SIM, "generate", "--out", path, "--seed", str(seed)]
+    for key, value in kw.items():
+        args += ["--" + key.replace("_", "-"), str(value)]
+    subprocess.run(args, check=True, timeout=120)
+    with open(path) as fh:
+        return json.load(fh)
+
+
+class Simulator:
+    def __init__(self, work, dataset_path, faults=None, tls=None):
+        self.port_file = work.file("sim.port")
+        self.log = open(work.file("sim.out"), "w")
+        args = [sys.executable, SIM, "serve", "--dataset", dataset_path, "--port", "0",
+                "--port-file", self.port_file]
+        if faults is not None:
+            args += ["--faults", json.dumps(faults)]
+        if tls is not None:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.port = int(wait_for(self._read_port, 15, "simulator port"))
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def _read_port(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("simulator exited with %s" % self.proc.returncode)
+        try:
+            with open(self.port_file) as fh:
+                return fh.read().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+            return json.loads(raw) if raw else None
+
+    def requests(self):
+        return self._call("GET", "/_sim/requests")
+
+    def set_faults(self, faults):
+        self._call("POST", "/_sim/faults", faults)
+
+    def charge_requests(self):
+        return [r for r in self.requests() if r["path"].endswith("/charges")]
+
+    def stop(self):
+        stop_pid(self.proc)
+        self.log.close()
+
+
+def window_of(request):
+    q = request["query"]
+    return q["start_date_after"][0], q["end_date_before"][0]
+
+
+# ---- expected series names (README "Series naming", written independently) --
+
+def fnv1a(text):
+    h = 2166136261
+    for b in text.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def clean(raw):
+    raw = raw.strip("/")
+    out, in_run = [], False
+    for ch in raw.encode():
+        c = chr(ch)
+        if c == "/":
+            out.append("-")
+            in_run = False
+        elif c.isascii() and (c.isalnum() or c in "_-"):
+            out.append(c)
+            in_run = False
+        elif not in_run:
+            out.append("_")
+            in_run = True
+    return "".join(out)
+
+
+def fit(name, key):
+    if len(name.encode()) <= 127:
+        return name
+    return name[:127 - 9] + "-%08x" % fnv1a(key)
+
+
+def with_suffix(name, key):
+    suffix = "-%08x" % fnv1a(key)
+    return name[:127 - 9] + suffix if len(name) + 9 > 127 else name + suffix
+
+
+def uniquify(labels, keys, groups=None):
+    seen = {}
+    for i, label in enumerate(labels):
+        seen.setdefault(((groups[i] if groups else None), label), []).append(i)
+    out = list(labels)
+    for members in seen.values():
+        if len(members) > 1:
+            for i in members:
+                out[i] = with_suffix(labels[i], keys[i])
+    return out
+
+
+def expected_names(groups, group_by, label_mode="name"):
+    """Maps each expected group (from finops_sim.expected_sums) to its
+    (plugin_instance, type_instance)."""
+    projects = {}
+    for g in groups:
+        projects.setdefault(g["project_id"], g.get("project_name"))
+    pids = sorted(projects)
+    plabels = []
+    for pid in pids:
+        name = projects[pid] if label_mode == "name" else None
+        label = clean(name) if name else ""
+        plabels.append(fit(label or clean(pid), pid))
+    plabels = dict(zip(pids, uniquify(plabels, pids)))
+    tis, keys, owners = [], [], []
+    for g in groups:
+        if group_by == "project":
+            ti, key = "", ""
+        elif group_by == "sku":
+            ti, key = fit(clean(g["sku"]), g["sku"]), g["sku"]
+        else:
+            rlabel = clean(g["resource_name"]) if g.get("resource_name") else ""
+            rlabel = rlabel or clean(g["resource_id"] or "") or "unknown"
+            key = g["sku"] + "\x1f" + g["resource_id"]
+            ti = fit(clean(g["sku"]) + "-" + rlabel, key)
+        tis.append(ti)
+        keys.append(key)
+        owners.append(g["project_id"])
+    tis = uniquify(tis, keys, owners)
+    return [(plabels[g["project_id"]], ti) for g, ti in zip(groups, tis)]
+
+
+def expected_series(dataset, org, request, group_by, label_mode="name", currency="EUR",
+                    project_ids=None):
+    """{(plugin_instance, type_instance): nanos} plus the total, for the
+    window the plugin actually asked for."""
+    start, end = window_of(request)
+    exp = finops_sim.expected_sums(dataset, org, start, end, group_by,
+                                   project_ids=project_ids)
+    groups = [g for g in exp["groups"] if g["currency"] == currency]
+    series = {}
+    if group_by != "organization":
+        for g, name in zip(groups, expected_names(groups, group_by, label_mode)):
+            series[name] = g["nanos"]
+    series[("", "total")] = exp["currency_totals"].get(currency, 0)
+    return series
+
+
+# ---- receivers --------------------------------------------------------------
+
+class GraphiteListener:
+    """Collects plaintext Graphite lines sent by write_graphite."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.lines = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        buf = b""
+        with conn:
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                *done, buf = buf.split(b"\n")
+                with self.lock:
+                    self.lines.extend(line.decode() for line in done)
+
+    def latest(self):
+        """{metric path: last value}."""
+        with self.lock:
+            lines = list(self.lines)
+        values = {}
+        for line in lines:
+            parts = line.split(" ")
+            if len(parts) == 3:
+                values[parts[0]] = float(parts[1])
+        return values
+
+    def close(self):
+        self.sock.close()
+
+
+class JsonListener:
+    """Receives write_http's JSON posts; keeps every value list."""
+
+    def __init__(self):
+        self.lists = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with outer.lock:
+                    outer.lists.extend(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def costs(self, host):
+        """{(plugin_instance, type_instance): value list} of currency series."""
+        with self.lock:
+            lists = list(self.lists)
+        return {(v["plugin_instance"], v["type_instance"]): v for v in lists
+                if v["type"] == "currency" and v["host"] == host}
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def read_csv_costs(datadir, host):
+    """{(plugin_instance, type_instance): last value} from the csv plugin."""
+    out = {}
+    hostdir = os.path.join(datadir, host)
+    if not os.path.isdir(hostdir):
+        return out
+    for pdir in os.listdir(hostdir):
+        if not pdir.startswith("scw_finops"):
+            continue
+        pinst = pdir[len("scw_finops-"):] if pdir.startswith("scw_finops-") else ""
+        for fname in os.listdir(os.path.join(hostdir, pdir)):
+            if not fname.startswith("currency"):
+                continue
+            stem = fname[:-len("-YYYY-MM-DD")]
+            tinst = stem[len("currency-"):] if stem.startswith("currency-") else ""
+            with open(os.path.join(hostdir, pdir, fname)) as fh:
+                rows = [r for r in fh.read().splitlines()[1:] if r]
+            if rows:
+                out[(pinst, tinst)] = float(rows[-1].split(",")[1])
+    return out
+
+
+def read_csv_value(datadir, host, pinst, type_, tinst):
+    """Last value of one series in the csv plugin's files, or None."""
+    pdir = "scw_finops" + ("-" + pinst if pinst else "")
+    prefix = type_ + ("-" + tinst if tinst else "") + "-"
+    d = os.path.join(datadir, host, pdir)
+    if not os.path.isdir(d):
+        return None
+    for fname in os.listdir(d):
+        if fname.startswith(prefix) and len(fname) == len(prefix) + 10:
+            with open(os.path.join(d, fname)) as fh:
+                rows = [r for r in fh.read().splitlines()[1:] if r]
+            return float(rows[-1].split(",")[1]) if rows else None
+    return None
+
+
+# ---- collectd ---------------------------------------------------------------
+
+def org_block(name, org_id, url, secret=SECRET, **options):
+    lines = ['  <Organization "%s">' % name,
+             '    OrganizationID "%s"' % org_id,
+             '    URL "%s"' % url]
+    if secret is not None:
+        lines.append('    SecretKey "%s"' % secret)
+    for key, value in options.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            rendered = v if isinstance(v, (int, bool)) and not isinstance(v, str) else '"%s"' % v
+            if isinstance(v, bool):
+                rendered = "true" if v else "false"
+            lines.append("    %s %s" % (key, rendered))
+    lines.append("  </Organization>")
+    return "\n".join(lines)
+
+
+class Collectd:
+    """Writes a config for the plugin plus chosen writers and runs collectd."""
+
+    def __init__(self, work, blocks, interval=1, csv=True, graphite_port=None,
+                 json_port=None, raw_plugin_config=None):
+        self.work = work
+        self.plugindir = work.file("plugins")
+        os.makedirs(self.plugindir, exist_ok=True)
+        # PluginDir is one directory and collectd refuses symlinked modules.
+        shutil.copy(plugin_so(), self.plugindir)
+        wanted = ["logfile"] + (["csv"] if csv else [])
+        wanted += ["write_graphite"] if graphite_port else []
+        wanted += ["write_http"] if json_port else []
+        for name in wanted:
+            shutil.copy(os.path.join(STOCK_PLUGINS, name + ".so"), self.plugindir)
+        self.csvdir = work.file("csv")
+        self.logfile = work.file("collectd.log")
+        types = os.path.join(TOP_SRCDIR, "conf", "scw_finops.types.db")
+        conf = [
+            'Hostname "it-host"', "FQDNLookup false",
+            'BaseDir "%s"' % work.path, 'PluginDir "%s"' % self.plugindir,
+            'TypesDB "%s" "%s"' % (TYPES_DB, types),
+            "Interval %s" % interval,
+            "LoadPlugin logfile",
+            "<Plugin logfile>\n  LogLevel info\n  File \"%s\"\n  Timestamp true\n</Plugin>" % self.logfile,
+        ]
+        if csv:
+            conf += ["LoadPlugin csv", '<Plugin csv>\n  DataDir "%s"\n</Plugin>' % self.csvdir]
+        if graphite_port:
+            conf += ["<LoadPlugin write_graphite>\n  FlushInterval 1\n</LoadPlugin>",
+                     "<Plugin write_graphite>\n  <Node \"it\">\n    Host \"127.0.0.1\"\n"
+                     "    Port \"%d\"\n    Prefix \"collectd.\"\n  </Node>\n</Plugin>" % graphite_port]
+        if json_port:
+            conf += ["<LoadPlugin write_http>\n  FlushInterval 1\n</LoadPlugin>",
+                     "<Plugin write_http>\n  <Node \"it\">\n    URL \"http://127.0.0.1:%d/\"\n"
+                     "    Format \"JSON\"\n    StoreRates false\n  </Node>\n</Plugin>" % json_port]
+        conf += ["LoadPlugin scw_finops"]
+        body = raw_plugin_config if raw_plugin_config is not None else "\n".join(blocks)
+        conf += ["<Plugin scw_finops>\n%s\n</Plugin>" % body]
+        self.conf = work.file("collectd.conf")
+        with open(self.conf, "w") as fh:
+            fh.write("\n".join(conf) + "\n")
+        self.proc = None
+
+    def env(self, extra=None):
+        env = dict(os.environ)
+        env.setdefault("SCW_FINOPS_MIN_REFRESH_INTERVAL", "1")
+        env.update(extra or {})
+        return env
+
+    def run_once(self, timeout=60, env=None):
+        """collectd -T: init, one read, shutdown. Returns (rc, output)."""
+        res = subprocess.run([COLLECTD, "-T", "-C", self.conf], capture_output=True,
+                             text=True, timeout=timeout, env=self.env(env))
+        return res.returncode, res.stdout + res.stderr + self.log()
+
+    def start(self, env=None):
+        self.out = open(self.work.file("collectd.out"), "w")
+        self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf], stdout=self.out,
+                                     stderr=subprocess.STDOUT, env=self.env(env))
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        took = stop_pid(self.proc, timeout=15)
+        self.out.close()
+        return took
+
+    def log(self):
+        try:
+            with open(self.logfile) as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
+
+
+# ---- TAP runner -------------------------------------------------------------
+
+def run(tests):
+    """Runs test functions in order, printing TAP. Exit 0 iff none failed."""
+    print("1..%d" % len(tests), flush=True)
+    failed = 0
+    for i, fn in enumerate(tests, 1):
+        name = fn.__name__
+        work = Workdir()
+        try:
+            fn(work)
+            print("ok %d - %s" % (i, name), flush=True)
+            work.cleanup()
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (i, name, e), flush=True)
+            work.cleanup()
+        except Exception:  # noqa: BLE001 - any failure is a failed test
+            failed += 1
+            print("not ok %d - %s" % (i, name), flush=True)
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+            print("# work dir kept: %s" % work.path, flush=True)
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""API faults through the real collectd daemon.
+
+Each scenario injects one fault into the simulator and checks three things:
+a clear log line, no wrong number (no cost series from a failed refresh,
+the previous snapshot kept), and a collectd that keeps running and stops
+promptly."""
+
+import harness as h
+
+
+def start(work, faults=None, secret=h.SECRET, **options):
+    dataset = h.generate_dataset(work.file("dataset.json"))
+    sim = h.Simulator(work, work.file("dataset.json"), faults=faults)
+    opts = {"PageSize": 50}
+    opts.update(options)
+    cd = h.Collectd(work, [h.org_block("acme", h.ORG1, sim.url, secret=secret, **opts)])
+    return dataset, sim, cd
+
+
+def costs(cd):
+    return h.read_csv_costs(cd.csvdir, "acme")
+
+
+def errors_counter(cd):
+    return h.read_csv_value(cd.csvdir, "acme", "", "errors", "")
+
+
+def one_shot_fault(work, faults, expect_in_log, secret=h.SECRET):
+    _, sim, cd = start(work, faults=faults, secret=secret)
+    try:
+        rc, out = cd.run_once()
+        assert rc == 0, "collectd -T must not fail on an API fault:\n" + out
+        for needle in expect_in_log:
+            assert needle in out, "log lacks %r:\n%s" % (needle, out)
+        assert costs(cd) == {}, "no cost may be published: %s" % costs(cd)
+        assert errors_counter(cd) == 1.0 or errors_counter(cd) is None
+        assert h.SECRET not in out and "sim-key" not in out, "secret in the log"
+        return out
+    finally:
+        sim.stop()
+
+
+def test_401_wrong_key(work):
+    one_shot_fault(work, None, ["HTTP 401", "denied_authentication",
+                                "check the secret key", "X-Request-Id"],
+                   secret="wrong-key")
+
+
+def test_403_no_permission(work):
+    one_shot_fault(work, None, ["HTTP 403", "BillingReadOnly", h.ORG1],
+                   secret="sim-key-noperm")
+
+
+def test_500_mid_pagination(work):
+    one_shot_fault(work, [{"kind": "status", "status": 500, "page": 2}],
+                   ["page 2", "HTTP 500", "keeping the previous numbers"])
+
+
+def test_malformed_page(work):
+    one_shot_fault(work, [{"kind": "malformed", "page": 3}],
+                   ["page 3", "malformed response"])
+
+
+def test_wrong_json_type(work):
+    one_shot_fault(work, [{"kind": "bad_json_type", "page": 2}],
+                   ["page 2", "units", "not an integer"])
+
+
+def test_repeated_token(work):
+    one_shot_fault(work, [{"kind": "repeat_token", "page": 2}],
+                   ["pagination loop"])
+
+
+def test_connection_dropped(work):
+    one_shot_fault(work, [{"kind": "drop_connection", "page": 2}],
+                   ["page 2", "transport error"])
+
+
+def test_recovers_after_transient_500(work):
+    """A 500 on page 2 of the first refresh; the retry succeeds and the
+    published numbers are exact (nothing from the failed pass is counted)."""
+    dataset, sim, cd = start(work, faults=[{"kind": "status", "status": 500, "page": 2,
+                                            "times": 1}], RefreshInterval=2)
+    cd.start()
+    try:
+        h.wait_for(lambda: ("", "total") in costs(cd), 30, "the total after the retry")
+        assert cd.alive()
+        reqs = sim.charge_requests()
+        good = [r for r in reqs if r["status"] == 200 and r["page"] == 1][-1]
+        expected = h.expected_series(dataset, h.ORG1, good, "sku")
+        got = costs(cd)
+        for key, nanos in expected.items():
+            assert abs(got[key] - nanos / h.NANOS) < 0.5e-6, key
+        assert "HTTP 500" in cd.log() and "refresh succeeded again" in cd.log()
+        assert errors_counter(cd) >= 1
+    finally:
+        took = cd.stop()
+        sim.stop()
+    assert took < 10, "collectd took %.1fs to stop" % took
+
+
+def test_previous_snapshot_kept_then_withheld(work):
+    """After a good refresh the API fails for good: the last numbers stay
+    published while fresh, the error counter rises, and once the snapshot is
+    older than 3 x RefreshInterval the cost series stop."""
+    _, sim, cd = start(work, RefreshInterval=1)
+    cd.start()
+    try:
+        h.wait_for(lambda: ("", "total") in costs(cd), 30, "a first snapshot")
+        first_total = costs(cd)[("", "total")]
+        sim.set_faults([{"kind": "status", "status": 503}])
+        h.wait_for(lambda: (errors_counter(cd) or 0) >= 2, 30, "errors counted")
+        assert costs(cd)[("", "total")] == first_total
+        assert "HTTP 503" in cd.log()
+        # Age beyond 3 s: the csv file of the total stops growing.
+        total_file_rows = lambda: len(open(next(
+            f for f in __import__("glob").glob(cd.csvdir + "/acme/scw_finops/currency-total-*")
+        )).read().splitlines())
+        h.wait_for(lambda: (h.read_csv_value(cd.csvdir, "acme", "", "duration",
+                                             "snapshot_age") or 0) > 4, 30, "stale snapshot")
+        rows = total_file_rows()
+        h.wait_for(lambda: (h.read_csv_value(cd.csvdir, "acme", "", "duration",
+                                             "snapshot_age") or 0) > 6, 30, "older snapshot")
+        assert total_file_rows() == rows, "stale costs were still dispatched"
+        assert cd.alive()
+    finally:
+        took = cd.stop()
+        sim.stop()
+    assert took < 10
+
+
+def test_sigterm_during_slow_api(work):
+    """collectd stops within 10 s while a request waits on a slow API."""
+    _, sim, cd = start(work, faults=[{"kind": "slow", "seconds": 60}], Timeout=120)
+    cd.start()
+    try:
+        h.wait_for(lambda: sim.requests(), 20, "the slow request to start")
+        h.wait_for(lambda: "Initialization complete" in cd.log(), 20, "collectd running")
+    finally:
+        took = cd.stop()
+        sim.stop()
+    assert took < 10, "collectd took %.1fs to stop" % took
+
+
+if __name__ == "__main__":
+    h.run([
+        test_401_wrong_key,
+        test_403_no_permission,
+        test_500_mid_pagination,
+        test_malformed_page,
+        test_wrong_json_type,
+        test_repeated_token,
+        test_connection_dropped,
+        test_recovers_after_transient_500,
+        test_previous_snapshot_kept_then_withheld,
+        test_sigterm_during_slow_api,
+    ])
