@@ -150,7 +150,9 @@ static void *worker_main(void *arg) {
 }
 
 int scw_worker_start(scw_org_t *org) {
-  int status = pthread_create(&org->thread, NULL, worker_main, org);
+  /* plugin_thread_create copies our plugin context (log prefix, interval
+   * for c_complain) into the thread and names it. */
+  int status = plugin_thread_create(&org->thread, worker_main, org, "scw_finops");
   if (status != 0) {
     ERROR("scw_finops plugin: %s: cannot start the refresh thread: %s",
           org->name, strerror(status));

@@ -7,4 +7,4 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential autoconf automake libtool pkg-config \
   collectd-core collectd-dev libcurl4-openssl-dev libjson-c-dev \
-  libcmocka-dev libyajl2 python3 ca-certificates curl >/dev/null
+  libcmocka-dev libyajl2 python3 ca-certificates curl openssl >/dev/null

@@ -6,6 +6,8 @@ a clear log line, no wrong number (no cost series from a failed refresh,
 the previous snapshot kept), and a collectd that keeps running and stops
 promptly."""
 
+import glob
+
 import harness as h
 
 
@@ -114,9 +116,11 @@ def test_previous_snapshot_kept_then_withheld(work):
         assert costs(cd)[("", "total")] == first_total
         assert "HTTP 503" in cd.log()
         # Age beyond 3 s: the csv file of the total stops growing.
-        total_file_rows = lambda: len(open(next(
-            f for f in __import__("glob").glob(cd.csvdir + "/acme/scw_finops/currency-total-*")
-        )).read().splitlines())
+        def total_file_rows():
+            (path,) = glob.glob(cd.csvdir + "/acme/scw_finops/currency-total-*")
+            with open(path) as fh:
+                return len(fh.read().splitlines())
+
         h.wait_for(lambda: (h.read_csv_value(cd.csvdir, "acme", "", "duration",
                                              "snapshot_age") or 0) > 4, 30, "stale snapshot")
         rows = total_file_rows()
@@ -135,8 +139,11 @@ def test_sigterm_during_slow_api(work):
     _, sim, cd = start(work, faults=[{"kind": "slow", "seconds": 60}], Timeout=120)
     cd.start()
     try:
-        h.wait_for(lambda: sim.requests(), 20, "the slow request to start")
-        h.wait_for(lambda: "Initialization complete" in cd.log(), 20, "collectd running")
+        # The first read dispatches the request counter (still 0: the
+        # refresh has not returned), so the worker is inside the slow GET.
+        h.wait_for(lambda: h.read_csv_value(cd.csvdir, "acme", "", "http_requests", "")
+                   is not None, 20, "the first read while the request is pending")
+        assert h.read_csv_value(cd.csvdir, "acme", "", "http_requests", "") == 0
     finally:
         took = cd.stop()
         sim.stop()

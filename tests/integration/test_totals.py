@@ -25,27 +25,38 @@ def assert_series(got, expected, tolerance, what):
 
 
 def one_shot(work, group_by, label_mode="name", **options):
+    """collectd -f until every expected series reached csv and write_http.
+    (collectd -T cannot be used: it stops its write threads with values
+    still queued, "N value lists were left after shutting down".)"""
     dataset = h.generate_dataset(work.file("dataset.json"))
     sim = h.Simulator(work, work.file("dataset.json"))
     sink = h.JsonListener()
+    cd = None
     try:
         cd = h.Collectd(work, [h.org_block("acme", h.ORG1, sim.url, GroupBy=group_by,
                                            ProjectLabel=label_mode, PageSize=37, **options)],
-                        json_port=sink.port)
-        rc, out = cd.run_once()
-        assert rc == 0, "collectd -T failed (%d):\n%s" % (rc, out)
-        reqs = sim.charge_requests()
-        assert len(reqs) > 1, "expected several pages, got %d requests" % len(reqs)
-        expected = h.expected_series(dataset, h.ORG1, reqs[0], group_by, label_mode,
+                        json_port=sink.port).start()
+        reqs = h.wait_for(lambda: [r for r in sim.charge_requests() if r["token_out"] is None],
+                          30, "a complete walk of the pages")
+        first = sim.charge_requests()[0]
+        assert len(sim.charge_requests()) > 1, "expected several pages"
+        expected = h.expected_series(dataset, h.ORG1, first, group_by, label_mode,
                                      project_ids=options.get("ProjectID"))
+        h.wait_for(lambda: set(expected) <= set(h.read_csv_costs(cd.csvdir, "acme")) and
+                   set(expected) <= set(sink.costs("acme")), 30, "all series written")
+        assert reqs
         csv = h.read_csv_costs(cd.csvdir, "acme")
         assert_series(csv, expected, TOLERANCE_CSV, "csv")
         json_lists = sink.costs("acme")
         got = {k: v["values"][0] for k, v in json_lists.items()}
         assert_series(got, expected, 1e-9 * max(1, max(abs(x) for x in got.values())),
                       "write_http")
-        return dataset, json_lists, out
+        assert cd.alive()
+        return dataset, json_lists, cd.log()
     finally:
+        if cd is not None:
+            took = cd.stop()
+            assert took < 10, "collectd took %.1fs to stop" % took
         sink.close()
         sim.stop()
 

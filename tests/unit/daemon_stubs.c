@@ -205,3 +205,9 @@ void c_do_release(int level, c_complain_t *c, const char *format, ...) {
   c->interval = 0;
   plugin_log(level, "%s", line);
 }
+
+int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
+                         void *arg, char const *name) {
+  (void)name;
+  return pthread_create(thread, NULL, start_routine, arg);
+}
