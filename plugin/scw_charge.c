@@ -100,6 +100,8 @@ static const char *non_empty(const char *s) {
 
 static scw_rc_t parse_charge(json_object *obj, scw_charge_t *c,
                              scw_error_t *err) {
+  /* Fields stay NULL when an earlier field fails (read below either way). */
+  memset(c, 0, sizeof(*c));
   if (!json_object_is_type(obj, json_type_object))
     return scw_fail(err, SCW_ERR_PARSE, "charge is not an object");
   scw_rc_t rc = req_string(obj, "project_id", &c->project_id, err);

@@ -44,16 +44,24 @@ static long make_unique(char *base, size_t stride, const size_t *groups,
   for (size_t i = 0; i < n; i++)
     order[i] = i;
   label_set_t ls = {base, stride, groups};
-  qsort_r(order, n, sizeof(*order), cmp_index, &ls);
   long changed = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i + 1;
-    while (j < n && cmp_index(&order[i], &order[j], &ls) == 0)
-      j++;
-    for (size_t k = i; j - i > 1 && k < j; k++, changed++)
-      scw_name_add_suffix(base + order[k] * stride, SCW_NAME_SIZE,
-                          keys[order[k]]);
-    i = j;
+  /* A suffixed label can equal another label that was already there (a
+   * project named "x-<hash>"): repeat until no clash is left. */
+  for (int pass = 0; pass < 8; pass++) {
+    long pass_changed = 0;
+    qsort_r(order, n, sizeof(*order), cmp_index, &ls);
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && cmp_index(&order[i], &order[j], &ls) == 0)
+        j++;
+      for (size_t k = i; j - i > 1 && k < j; k++, pass_changed++)
+        scw_name_add_suffix(base + order[k] * stride, SCW_NAME_SIZE,
+                            keys[order[k]]);
+      i = j;
+    }
+    changed += pass_changed;
+    if (pass_changed == 0)
+      break;
   }
   free(order);
   return changed;

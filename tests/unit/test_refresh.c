@@ -1,0 +1,456 @@
+/* Unit tests for plugin/scw_refresh.c: the page walk, against a fake fetcher. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_fetch.h"
+#include "scw_refresh.h"
+
+#define ORG "3f0e8c2a-1b4d-4c6e-8f10-a2b3c4d5e6f7"
+
+/* 2026-11-15T08:30:00Z; its month starts 2026-11-01T00:00:00Z. */
+#define NOW INT64_C(1794731400)
+#define MONTH_START INT64_C(1793491200)
+
+#define CHARGE(pid, pname, sku, price)                                        \
+  "{\"project_id\":\"" pid "\",\"project_name\":" pname ",\"sku\":\"" sku     \
+  "\",\"resource_id\":\"r\",\"price\":" price ",\"updated_at\":"              \
+  "\"2026-11-02T03:12:45.482913Z\"}"
+#define EUR(units, nanos)                                                     \
+  "{\"currency_code\":\"EUR\",\"units\":" #units ",\"nanos\":" #nanos "}"
+
+/* Three pages, 4 charges, 3 groups (GroupBy sku). */
+#define PAGE1                                                                 \
+  "{\"charges\":[" CHARGE("p1", "\"prod\"", "/compute/a", EUR(1, 500000000)) \
+  "," CHARGE("p1", "\"prod\"", "/storage/b", EUR(0, 250000000))              \
+  "],\"next_page_token\":\"tok1\"}"
+#define PAGE2                                                                 \
+  "{\"charges\":[" CHARGE("p2", "null", "/compute/a", EUR(2, 0))              \
+  "],\"next_page_token\":\"tok/2=+\"}"
+#define PAGE3                                                                 \
+  "{\"charges\":[" CHARGE("p1", "\"prod\"", "/compute/a", EUR(0, 1)) "]}"
+#define PAGE3_TOTAL INT64_C(3750000001)
+
+#define ONLY_PAGE                                                             \
+  "{\"charges\":[" CHARGE("p1", "\"prod\"", "/compute/a", EUR(3, 7)) "," CHARGE( \
+      "p1", "\"prod\"", "/compute/a",                                        \
+      "{\"currency_code\":\"USD\",\"units\":100}") "],\"next_page_token\":null}"
+
+#define OK(b) {.status = 200, .body = (b)}
+
+typedef struct {
+  scw_query_t query;
+  scw_refresh_params_t params;
+  fake_fetch_t fake;
+  scw_snapshot_t *snap;
+  scw_refresh_stats_t stats;
+  scw_error_t err;
+} fx_t;
+
+static int setup(void **state) {
+  fx_t *fx = calloc(1, sizeof(*fx));
+  if (fx == NULL)
+    return -1;
+  fx->query.base_url = "https://api.test/";
+  fx->query.organization_id = ORG;
+  fx->query.page_size = 2;
+  fx->params.query = &fx->query;
+  fx->params.group_by = SCW_GROUP_SKU;
+  fx->params.label_mode = SCW_LABEL_NAME;
+  fx->params.currency = "EUR";
+  fx->params.max_pages = 10;
+  *state = fx;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx_t *fx = *state;
+  scw_snapshot_release(fx->snap);
+  fake_fetch_free(&fx->fake);
+  scw_strlist_free(&fx->query.project_ids);
+  free(fx);
+  return 0;
+}
+
+static scw_rc_t run_at(fx_t *fx, int64_t now, const fake_response_t *script,
+                       size_t n) {
+  fake_fetch_init(&fx->fake, script, n);
+  memset(&fx->stats, 0, sizeof(fx->stats));
+  memset(&fx->err, 0, sizeof(fx->err));
+  fx->snap = (scw_snapshot_t *)0x1; /* must be overwritten */
+  scw_rc_t rc = scw_refresh_run(&fx->params, now, fake_fetch, &fx->fake,
+                                &fx->snap, &fx->stats, &fx->err);
+  if (rc != SCW_OK) {
+    assert_null(fx->snap);
+    assert_int_equal(fx->err.rc, rc);
+  }
+  return rc;
+}
+
+#define RUN(fx, script) run_at((fx), NOW, (script), sizeof(script) / sizeof((script)[0]))
+
+static void assert_ok(fx_t *fx, scw_rc_t rc) {
+  if (rc != SCW_OK)
+    fail_msg("refresh failed: rc %d: %s", (int)rc, fx->err.msg);
+  assert_non_null(fx->snap);
+}
+
+#define assert_contains(hay, needle)                                          \
+  do {                                                                        \
+    if (strstr((hay), (needle)) == NULL)                                      \
+      fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle));           \
+  } while (0)
+
+static const scw_series_t *find(const scw_snapshot_t *s, const char *pi,
+                                const char *ti) {
+  for (size_t i = 0; i < s->n_series; i++)
+    if (strcmp(s->series[i].plugin_instance, pi) == 0 &&
+        strcmp(s->series[i].type_instance, ti) == 0)
+      return &s->series[i];
+  fail_msg("no series %s/%s", pi, ti);
+  return NULL;
+}
+
+/* The three-page walk's snapshot. */
+static void assert_three_page_totals(const scw_snapshot_t *s) {
+  assert_true(s->total_nanos == PAGE3_TOTAL);
+  assert_int_equal(s->charges, 4);
+  assert_int_equal(s->skipped, 0);
+  assert_int_equal(s->n_series, 3);
+  assert_true(find(s, "prod", "compute-a")->nanos == INT64_C(1500000001));
+  assert_int_equal(find(s, "prod", "compute-a")->charges, 2);
+  assert_true(find(s, "prod", "storage-b")->nanos == INT64_C(250000000));
+  assert_true(find(s, "p2", "compute-a")->nanos == INT64_C(2000000000));
+}
+
+static void test_single_page(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      {.status = 200, .body = ONLY_PAGE, .request_id = "req-1"}};
+  assert_ok(fx, RUN(fx, script));
+  scw_snapshot_t *s = fx->snap;
+  assert_true(s->total_nanos == INT64_C(3000000007));
+  assert_int_equal(s->charges, 1);
+  assert_int_equal(s->skipped, 1);
+  assert_string_equal(s->currency, "EUR");
+  assert_int_equal(s->n_series, 1);
+  assert_true(find(s, "prod", "compute-a")->nanos == INT64_C(3000000007));
+  assert_int_equal(atomic_load(&s->refs), 1);
+  assert_int_equal(fx->fake.calls, 1);
+  assert_int_equal(fx->stats.requests, 1);
+  assert_int_equal(fx->stats.pages, 1);
+  assert_true(fx->stats.bytes == strlen(ONLY_PAGE));
+  assert_int_equal(fx->stats.last_status, 200);
+  assert_string_equal(fx->stats.request_id, "req-1");
+}
+
+static void test_window_and_first_url(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {OK(ONLY_PAGE)};
+  assert_ok(fx, RUN(fx, script));
+  scw_window_t w;
+  scw_month_window(NOW, &w);
+  assert_string_equal(fx->snap->period, w.period);
+  assert_string_equal(fx->snap->period, "2026-11");
+  assert_true(fx->snap->window_start == w.start);
+  assert_true(fx->snap->window_start == MONTH_START);
+  assert_true(fx->snap->window_end == w.end);
+  assert_true(fx->snap->window_end == NOW);
+  const char *url = fx->fake.urls[0];
+  assert_non_null(url);
+  assert_true(strncmp(url, "https://api.test/billing/v2beta1/charges?", 41) == 0);
+  assert_contains(url, "organization_id=" ORG);
+  assert_contains(url, "&start_date_after=2026-11-01T00%3A00%3A00Z&");
+  assert_contains(url, "&end_date_before=2026-11-15T08%3A30%3A00Z&");
+  assert_contains(url, "&clamp_to_time_range=true");
+  assert_contains(url, "&order_by=start_date_asc");
+  assert_contains(url, "&page_size=2");
+  assert_null(strstr(url, "page_token"));
+}
+
+static void test_window_year_end(void **state) {
+  fx_t *fx = *state;
+  /* 2023-12-31T23:59:59Z: the window is all of December. */
+  const fake_response_t script[] = {OK(ONLY_PAGE)};
+  assert_ok(fx, run_at(fx, INT64_C(1704067199), script, 1));
+  assert_string_equal(fx->snap->period, "2023-12");
+  assert_true(fx->snap->window_start == INT64_C(1701388800));
+  assert_true(fx->snap->window_end == INT64_C(1704067199));
+  assert_contains(fx->fake.urls[0], "start_date_after=2023-12-01T00%3A00%3A00Z");
+  assert_contains(fx->fake.urls[0], "end_date_before=2023-12-31T23%3A59%3A59Z");
+}
+
+static void test_three_pages(void **state) {
+  fx_t *fx = *state;
+  assert_int_equal(scw_strlist_add(&fx->query.project_ids, "p1"), 0);
+  assert_int_equal(scw_strlist_add(&fx->query.project_ids, "p2"), 0);
+  const fake_response_t script[] = {
+      {.status = 200, .body = PAGE1, .request_id = "r1"},
+      {.status = 200, .body = PAGE2, .request_id = "r2"},
+      {.status = 200, .body = PAGE3, .request_id = "r3"}};
+  assert_ok(fx, RUN(fx, script));
+  assert_three_page_totals(fx->snap);
+  assert_int_equal(fx->fake.calls, 3);
+  assert_int_equal(fx->stats.requests, 3);
+  assert_int_equal(fx->stats.pages, 3);
+  assert_true(fx->stats.bytes == strlen(PAGE1) + strlen(PAGE2) + strlen(PAGE3));
+  assert_string_equal(fx->stats.request_id, "r3");
+
+  /* Page n+1 = the first URL, unchanged, plus the token of page n. */
+  const char *first = fx->fake.urls[0];
+  assert_contains(first, "&project_ids=p1&project_ids=p2&");
+  size_t len = strlen(first);
+  assert_memory_equal(fx->fake.urls[1], first, len);
+  assert_string_equal(fx->fake.urls[1] + len, "&page_token=tok1");
+  assert_memory_equal(fx->fake.urls[2], first, len);
+  assert_string_equal(fx->fake.urls[2] + len, "&page_token=tok%2F2%3D%2B");
+}
+
+static void test_empty_pages_followed(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      OK("{\"charges\":[],\"next_page_token\":\"e1\"}"),
+      OK("{\"charges\":[],\"next_page_token\":\"e2\"}"), OK(ONLY_PAGE)};
+  assert_ok(fx, RUN(fx, script));
+  assert_int_equal(fx->stats.requests, 3);
+  assert_true(fx->snap->total_nanos == INT64_C(3000000007));
+  assert_contains(fx->fake.urls[2], "&page_token=e2");
+}
+
+static void test_no_charges_at_all(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {OK("{\"charges\":[]}")};
+  assert_ok(fx, RUN(fx, script));
+  assert_int_equal(fx->snap->n_series, 0);
+  assert_true(fx->snap->total_nanos == 0);
+  assert_string_equal(fx->snap->period, "2026-11");
+}
+
+static void test_http_500_on_page_2(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      OK(PAGE1),
+      {.status = 500, .body = "<html>oops</html>", .request_id = "req-500"},
+      OK(PAGE3)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+  assert_null(fx->snap);
+  assert_int_equal(fx->stats.requests, 2);
+  assert_int_equal(fx->fake.calls, 2);
+  assert_int_equal(fx->stats.last_status, 500);
+  assert_string_equal(fx->stats.request_id, "req-500");
+  assert_contains(fx->err.msg, "page 2");
+  assert_contains(fx->err.msg, "HTTP 500");
+  assert_contains(fx->err.msg, "non-JSON body");
+}
+
+static void test_http_401_on_page_1(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      {.status = 401,
+       .body = "{\"message\":\"authentication is denied\",\"method\":\"api_key\","
+               "\"reason\":\"not_found\",\"type\":\"denied_authentication\"}"}};
+  assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+  assert_int_equal(fx->stats.requests, 1);
+  assert_contains(fx->err.msg, "page 1");
+  assert_contains(fx->err.msg, "HTTP 401");
+  assert_contains(fx->err.msg, "secret key");
+}
+
+static void test_malformed_page_2(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      OK(PAGE1), OK("{\"charges\":[{\"project_id\":\"p\",\"sku\":\"s\",\"price\":"
+                    "{\"currency_code\":\"EUR\",\"units\":1.5}}]}"),
+      OK(PAGE3)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_PARSE);
+  assert_int_equal(fx->stats.requests, 2);
+  assert_int_equal(fx->stats.pages, 1);
+  assert_contains(fx->err.msg, "page 2");
+
+  fake_fetch_free(&fx->fake);
+  const fake_response_t truncated[] = {OK(PAGE1), OK("{\"charges\":[")};
+  assert_int_equal(RUN(fx, truncated), SCW_ERR_PARSE);
+  assert_contains(fx->err.msg, "page 2");
+}
+
+static void test_transport_error(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t on_first[] = {{.transport_rc = SCW_ERR_TRANSPORT}};
+  assert_int_equal(RUN(fx, on_first), SCW_ERR_TRANSPORT);
+  assert_int_equal(fx->stats.requests, 1);
+  assert_int_equal(fx->stats.last_status, 0);
+  assert_contains(fx->err.msg, "page 1");
+  assert_contains(fx->err.msg, "connection refused");
+
+  fake_fetch_free(&fx->fake);
+  const fake_response_t on_second[] = {OK(PAGE1),
+                                       {.transport_rc = SCW_ERR_TRANSPORT}};
+  assert_int_equal(RUN(fx, on_second), SCW_ERR_TRANSPORT);
+  assert_int_equal(fx->stats.requests, 2);
+  assert_contains(fx->err.msg, "page 2");
+}
+
+static void test_repeated_token(void **state) {
+  fx_t *fx = *state;
+  /* Page 2 hands back the token page 1 gave: it would loop forever. */
+  const fake_response_t script[] = {OK(PAGE1), OK(PAGE1), OK(PAGE3)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_PAGINATION);
+  assert_int_equal(fx->stats.requests, 2);
+  assert_contains(fx->err.msg, "page 2");
+}
+
+static void test_token_cycle(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      OK("{\"charges\":[],\"next_page_token\":\"A\"}"),
+      OK("{\"charges\":[],\"next_page_token\":\"B\"}"),
+      OK("{\"charges\":[],\"next_page_token\":\"A\"}"), OK(PAGE3)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_PAGINATION);
+  assert_int_equal(fx->stats.requests, 3);
+  assert_contains(fx->err.msg, "page 3");
+}
+
+static void test_max_pages(void **state) {
+  fx_t *fx = *state;
+  fx->params.max_pages = 3;
+  const fake_response_t too_many[] = {
+      OK("{\"charges\":[],\"next_page_token\":\"1\"}"),
+      OK("{\"charges\":[],\"next_page_token\":\"2\"}"),
+      OK("{\"charges\":[],\"next_page_token\":\"3\"}"), OK(PAGE3)};
+  assert_int_equal(RUN(fx, too_many), SCW_ERR_PAGINATION);
+  assert_int_equal(fx->stats.requests, 3); /* the 4th page is never asked for */
+  assert_contains(fx->err.msg, "MaxPages");
+
+  /* Exactly max_pages pages is fine. */
+  fake_fetch_free(&fx->fake);
+  const fake_response_t exactly[] = {OK(PAGE1), OK(PAGE2), OK(PAGE3)};
+  assert_ok(fx, RUN(fx, exactly));
+  assert_three_page_totals(fx->snap);
+}
+
+static void test_stale_token_restart_succeeds(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      OK(PAGE1),
+      {.status = 400,
+       .body = "{\"type\":\"invalid_arguments\",\"message\":\"invalid page_token\"}"},
+      OK(PAGE1), OK(PAGE2), OK(PAGE3)};
+  assert_ok(fx, RUN(fx, script));
+  /* The first walk's page 1 is not counted twice. */
+  assert_three_page_totals(fx->snap);
+  assert_int_equal(fx->stats.requests, 5);
+  assert_int_equal(fx->stats.last_status, 200);
+  /* The restart begins again without a token. */
+  assert_string_equal(fx->fake.urls[2], fx->fake.urls[0]);
+  assert_contains(fx->fake.urls[1], "&page_token=tok1");
+  assert_contains(fx->fake.urls[3], "&page_token=tok1");
+}
+
+static void test_stale_token_restart_fails(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t bad = {
+      .status = 400,
+      .body = "{\"type\":\"invalid_arguments\",\"message\":\"invalid page_token\"}"};
+  const fake_response_t script[] = {OK(PAGE1), bad, OK(PAGE1), bad, OK(PAGE1),
+                                    OK(PAGE2), OK(PAGE3)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+  assert_int_equal(fx->stats.requests, 4); /* one restart only */
+  assert_contains(fx->err.msg, "page 2");
+  assert_contains(fx->err.msg, "HTTP 400");
+}
+
+static void test_400_on_first_page_no_restart(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      {.status = 400,
+       .body = "{\"details\":[{\"argument_name\":\"project_ids\",\"help_message\":"
+               "\"value must be a valid UUID\",\"reason\":\"format\"}],"
+               "\"type\":\"invalid_arguments\"}"},
+      OK(ONLY_PAGE)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+  assert_int_equal(fx->stats.requests, 1);
+  assert_contains(fx->err.msg, "argument project_ids");
+}
+
+static void test_500_on_token_page_no_restart(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {OK(PAGE1), {.status = 503, .body = ""},
+                                    OK(PAGE1), OK(PAGE2), OK(PAGE3)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+  assert_int_equal(fx->stats.requests, 2);
+}
+
+static void test_restart_then_other_error(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      OK(PAGE1), {.status = 400, .body = "{}"}, OK(PAGE1), OK("not json")};
+  assert_int_equal(RUN(fx, script), SCW_ERR_PARSE);
+  assert_int_equal(fx->stats.requests, 4);
+}
+
+static void test_overflow_across_pages(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {
+      OK("{\"charges\":[" CHARGE("p", "null", "s", EUR(9223372036, 0))
+         "],\"next_page_token\":\"t\"}"),
+      OK("{\"charges\":[" CHARGE("p", "null", "s", EUR(1, 0)) "]}")};
+  assert_int_equal(RUN(fx, script), SCW_ERR_OVERFLOW);
+  assert_contains(fx->err.msg, "page 2");
+}
+
+static void test_group_by_and_label_mode(void **state) {
+  fx_t *fx = *state;
+  fx->params.group_by = SCW_GROUP_PROJECT;
+  fx->params.label_mode = SCW_LABEL_ID;
+  const fake_response_t script[] = {OK(PAGE1), OK(PAGE2), OK(PAGE3)};
+  assert_ok(fx, RUN(fx, script));
+  assert_int_equal(fx->snap->n_series, 2);
+  assert_true(find(fx->snap, "p1", "")->nanos == INT64_C(1750000001));
+  assert_true(find(fx->snap, "p2", "")->nanos == INT64_C(2000000000));
+  assert_true(fx->snap->total_nanos == PAGE3_TOTAL);
+}
+
+static void test_other_currency_only(void **state) {
+  fx_t *fx = *state;
+  fx->params.currency = "USD";
+  const fake_response_t script[] = {OK(ONLY_PAGE)};
+  assert_ok(fx, RUN(fx, script));
+  assert_string_equal(fx->snap->currency, "USD");
+  assert_true(fx->snap->total_nanos == INT64_C(100000000000));
+  assert_int_equal(fx->snap->charges, 1);
+  assert_int_equal(fx->snap->skipped, 1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(test_single_page),
+      T(test_window_and_first_url),
+      T(test_window_year_end),
+      T(test_three_pages),
+      T(test_empty_pages_followed),
+      T(test_no_charges_at_all),
+      T(test_http_500_on_page_2),
+      T(test_http_401_on_page_1),
+      T(test_malformed_page_2),
+      T(test_transport_error),
+      T(test_repeated_token),
+      T(test_token_cycle),
+      T(test_max_pages),
+      T(test_stale_token_restart_succeeds),
+      T(test_stale_token_restart_fails),
+      T(test_400_on_first_page_no_restart),
+      T(test_500_on_token_page_no_restart),
+      T(test_restart_then_other_error),
+      T(test_overflow_across_pages),
+      T(test_group_by_and_label_mode),
+      T(test_other_currency_only),
+  };
+  return cmocka_run_group_tests_name("refresh", tests, NULL, NULL);
+}
