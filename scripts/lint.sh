@@ -1,0 +1,12 @@
+#!/bin/sh
+# Static analysis: cppcheck over the plugin and the unit tests. Exit 1 on any
+# finding. (collectd's headers need the byte order spelled out for cppcheck.)
+set -eu
+cd "$(dirname "$0")/.."
+cppcheck --enable=warning,style,performance,portability --std=c11 --quiet \
+  --error-exitcode=1 --inline-suppr \
+  -I plugin -I /usr/include/collectd/core/daemon -I /usr/include/collectd/core \
+  -I /usr/include/collectd -DHAVE_CONFIG_H -DBYTE_ORDER=1234 -DBIG_ENDIAN=4321 \
+  -DLITTLE_ENDIAN=1234 -DFP_LAYOUT_NEED_NOTHING=1 -DDATA_MAX_NAME_LEN=128 \
+  --suppress=missingIncludeSystem --suppress=missingInclude \
+  plugin tests/unit
