@@ -49,21 +49,41 @@ static void describe_details(json_object *root, char *buf, size_t size) {
              reason ? reason : "unknown");
 }
 
+/* The body as a JSON object, or NULL (not JSON, not an object, too big:
+ * error bodies are small, a huge one is not worth parsing). */
+static json_object *parse_body(const char *body, size_t len) {
+  json_object *root = NULL;
+  if (body == NULL || len == 0 || len >= 65536)
+    return NULL;
+  json_tokener *tok = json_tokener_new();
+  if (tok == NULL)
+    return NULL;
+  root = json_tokener_parse_ex(tok, body, (int)len);
+  if (root != NULL && !json_object_is_type(root, json_type_object)) {
+    json_object_put(root);
+    root = NULL;
+  }
+  json_tokener_free(tok);
+  return root;
+}
+
+int scw_api_error_reset_seconds(const char *body, size_t len, double *seconds) {
+  json_object *root = parse_body(body, len);
+  json_object *v;
+  int found = root != NULL && json_object_object_get_ex(root, "reset_seconds", &v) &&
+              (json_object_is_type(v, json_type_int) ||
+               json_object_is_type(v, json_type_double)) &&
+              json_object_get_double(v) >= 0;
+  if (found)
+    *seconds = json_object_get_double(v);
+  json_object_put(root);
+  return found ? 0 : -1;
+}
+
 void scw_api_error_describe(long status, const char *body, size_t len,
                             const char *organization_id, char *buf,
                             size_t size) {
-  json_object *root = NULL;
-  if (body != NULL && len > 0 && len < 65536) {
-    json_tokener *tok = json_tokener_new();
-    if (tok != NULL) {
-      root = json_tokener_parse_ex(tok, body, (int)len);
-      if (root != NULL && !json_object_is_type(root, json_type_object)) {
-        json_object_put(root);
-        root = NULL;
-      }
-      json_tokener_free(tok);
-    }
-  }
+  json_object *root = parse_body(body, len);
   const char *type = field(root, "type");
   const char *message = field(root, "message");
   if (message == NULL)

@@ -15,6 +15,10 @@ void scw_api_error_describe(long status, const char *body, size_t len,
                             const char *organization_id, char *buf,
                             size_t size);
 
+/* The "reset_seconds" of a 429 body ({"type":"too_many_requests", ...}).
+ * Returns 0 and sets *seconds when present and non-negative. */
+int scw_api_error_reset_seconds(const char *body, size_t len, double *seconds);
+
 /* Copies src into dst (size bytes), replacing control and non-ASCII bytes
  * with '?', so the result is safe to log. */
 void scw_log_safe(const char *src, char *dst, size_t size);

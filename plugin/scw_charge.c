@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scw_apierror.h"
 #include "scw_money.h"
+#include "scw_time.h"
 
 struct scw_page_parser {
   json_tokener *tok; /* reused across pages: one allocation per refresh */
@@ -94,6 +96,22 @@ static scw_rc_t parse_price(json_object *charge, scw_charge_t *c,
   return rc;
 }
 
+/* Dates are not summed, but a charge whose dates are not dates is not a
+ * charge we can trust: it fails the page with a clear message. */
+static scw_rc_t check_date(json_object *obj, const char *key, scw_error_t *err) {
+  const char *value;
+  scw_rc_t rc = opt_string(obj, key, &value, err);
+  if (rc != SCW_OK || value == NULL)
+    return rc;
+  if (scw_rfc3339_parse(value, NULL, NULL, NULL) != SCW_OK) {
+    char shown[48];
+    scw_log_safe(value, shown, sizeof(shown));
+    return scw_fail(err, SCW_ERR_PARSE, "\"%s\" is not an RFC 3339 date: \"%s\"",
+                    key, shown);
+  }
+  return SCW_OK;
+}
+
 static const char *non_empty(const char *s) {
   return s != NULL && *s != '\0' ? s : NULL;
 }
@@ -113,6 +131,10 @@ static scw_rc_t parse_charge(json_object *obj, scw_charge_t *c,
     rc = opt_string(obj, "resource_id", &c->resource_id, err);
   if (rc == SCW_OK)
     rc = opt_string(obj, "resource_name", &c->resource_name, err);
+  if (rc == SCW_OK)
+    rc = check_date(obj, "start_date", err);
+  if (rc == SCW_OK)
+    rc = check_date(obj, "end_date", err);
   if (rc == SCW_OK)
     rc = parse_price(obj, c, err);
   c->project_name = non_empty(c->project_name);
@@ -177,18 +199,20 @@ scw_rc_t scw_page_parse(scw_page_parser_t *parser, const char *body, size_t len,
     rc = scw_fail(err, SCW_ERR_PARSE, "page has no \"charges\" array");
 
   size_t n = rc == SCW_OK ? json_object_array_length(charges) : 0;
+  size_t delivered = 0;
   for (size_t i = 0; i < n && rc == SCW_OK; i++) {
     scw_charge_t c;
     rc = parse_charge(json_object_array_get_idx(charges, i), &c, err);
-    if (rc == SCW_OK)
+    if (rc == SCW_OK) {
+      delivered++;
       rc = cb(ctx, &c, err);
+    }
     if (rc != SCW_OK)
       scw_error_prefix(err, "charge %zu", i);
   }
   if (rc == SCW_OK)
     rc = parse_token(root, next_token, err);
-  if (rc == SCW_OK)
-    *n_charges = n;
+  *n_charges = delivered;
   json_object_put(root);
   return rc;
 }

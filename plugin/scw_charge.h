@@ -34,7 +34,8 @@ void scw_page_parser_free(scw_page_parser_t *parser);
 
 /* Parses body[0..len) and calls cb for each charge, in page order.
  * On success *next_token is a malloc'd token, or NULL on the last page
- * (token absent, null or ""), and *n_charges the number of charges. */
+ * (token absent, null or ""). *n_charges is the number of charges handed to
+ * cb, also on failure: 0 means the page can be fetched again safely. */
 scw_rc_t scw_page_parse(scw_page_parser_t *parser, const char *body, size_t len,
                         scw_charge_cb cb, void *ctx, char **next_token,
                         size_t *n_charges, scw_error_t *err);

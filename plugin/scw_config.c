@@ -263,6 +263,12 @@ static int config_option(scw_org_t *org, const oconfig_item_t *c) {
   }
   if (strcasecmp(k, "MaxPages") == 0)
     return get_int_range(org, c, &org->max_pages, 1, 1000000);
+  if (strcasecmp(k, "MaxCharges") == 0)
+    return get_int_range(org, c, &org->max_charges, 1, 1000000000);
+  if (strcasecmp(k, "MaxRetries") == 0)
+    return get_int_range(org, c, &org->max_retries, 0, 10);
+  if (strcasecmp(k, "RefreshTimeout") == 0)
+    return get_int_range(org, c, &org->refresh_timeout, 1, 86400);
   if (strcasecmp(k, "MaxResponseSize") == 0)
     return get_max_response(org, c);
   if (strcasecmp(k, "Host") == 0)
@@ -289,6 +295,19 @@ static int check_complete(scw_org_t *org) {
               "no secret key: set SecretKeyFile, SecretKeyEnv or SecretKey");
     return -1;
   }
+  if (org->refresh_timeout == 0) {
+    /* Half the interval (so a refresh never runs into the next one), at
+     * least one request timeout, at most 10 minutes. */
+    org->refresh_timeout = org->refresh_interval / 2;
+    if (org->refresh_timeout < org->timeout)
+      org->refresh_timeout = org->timeout;
+    if (org->refresh_timeout > 600)
+      org->refresh_timeout = 600;
+  }
+  if (org->refresh_timeout < org->timeout)
+    WARNING("scw_finops plugin: Organization \"%s\": RefreshTimeout (%d s) is "
+            "shorter than Timeout (%d s): a slow page will hit RefreshTimeout",
+            org->name, org->refresh_timeout, org->timeout);
   if (org->host == NULL && (org->host = strdup(org->name)) == NULL)
     return -1;
   if (strlen(org->host) >= DATA_MAX_NAME_LEN) {

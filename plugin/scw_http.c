@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifndef SCW_FINOPS_VERSION
 #define SCW_FINOPS_VERSION "dev"
@@ -15,6 +16,8 @@ struct scw_http {
   struct curl_slist *headers; /* holds the secret: wiped before freeing */
   const atomic_int *cancel;
   size_t max_response;
+  long timeout_ms; /* per request, from the configuration */
+  double deadline; /* CLOCK_MONOTONIC seconds, 0 = none */
   char *body;
   size_t len, cap;
   int too_large;
@@ -105,6 +108,7 @@ scw_http_t *scw_http_new(const scw_http_config_t *cfg, scw_error_t *err) {
   }
   h->cancel = cfg->cancel;
   h->max_response = cfg->max_response;
+  h->timeout_ms = cfg->timeout_ms;
   struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
   h->headers = l;
   if (l == NULL || add_auth_header(h, cfg->secret_key) != 0) {
@@ -123,7 +127,6 @@ scw_http_t *scw_http_new(const scw_http_config_t *cfg, scw_error_t *err) {
 #else
   curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, cfg->verify_peer ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, cfg->verify_host ? 2L : 0L);
   if (cfg->ca_cert != NULL)
@@ -162,9 +165,28 @@ static void url_for_log(const char *url, char *buf, size_t size) {
   buf[n] = '\0';
 }
 
+void scw_http_set_deadline(scw_http_t *h, double deadline) {
+  h->deadline = deadline;
+}
+
+static double mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 scw_rc_t scw_http_fetch(void *ctx, const char *url, scw_http_response_t *resp,
                         scw_error_t *err) {
   scw_http_t *h = ctx;
+  long timeout_ms = h->timeout_ms;
+  if (h->deadline > 0) {
+    double left_ms = (h->deadline - mono_now()) * 1000.0;
+    if (left_ms < 1.0)
+      return scw_fail(err, SCW_ERR_LIMIT, "RefreshTimeout reached");
+    if (left_ms < (double)timeout_ms)
+      timeout_ms = (long)left_ms;
+  }
+  curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   h->len = 0;
   h->too_large = 0;
   h->errbuf[0] = '\0';

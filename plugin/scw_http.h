@@ -30,6 +30,10 @@ typedef struct scw_http scw_http_t;
 scw_http_t *scw_http_new(const scw_http_config_t *cfg, scw_error_t *err);
 void scw_http_free(scw_http_t *http);
 
+/* Bounds every later request so that it ends by `deadline` (CLOCK_MONOTONIC
+ * seconds; 0 removes the bound). Used for RefreshTimeout. */
+void scw_http_set_deadline(scw_http_t *http, double deadline);
+
 /* scw_fetch_fn with ctx = scw_http_t. */
 scw_rc_t scw_http_fetch(void *ctx, const char *url, scw_http_response_t *resp,
                         scw_error_t *err);

@@ -23,6 +23,8 @@ scw_org_t *scw_org_new(const char *name) {
   org->timeout = 30;
   org->query.page_size = 1000;
   org->max_pages = 10000;
+  org->max_charges = 10000000;
+  org->max_retries = 3;
   org->max_response = 64 * 1024 * 1024;
   org->verify_peer = 1;
   org->verify_host = 1;

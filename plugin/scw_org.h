@@ -35,6 +35,9 @@ typedef struct scw_org {
   int refresh_interval; /* seconds */
   int timeout;          /* seconds, per HTTP request */
   int max_pages;
+  int max_charges;
+  int max_retries;      /* per page, within one refresh */
+  int refresh_timeout;  /* seconds for one refresh; 0 until configured */
   int64_t max_response; /* bytes */
   int verify_peer;
   int verify_host;

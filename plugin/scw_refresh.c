@@ -1,8 +1,10 @@
 /* scw_refresh.c - the page loop; see scw_refresh.h. */
 #include "scw_refresh.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scw_apierror.h"
 #include "scw_charge.h"
@@ -35,34 +37,151 @@ static void seen_free(seen_t *s) {
   free(s->tokens);
 }
 
-/* Fetches and parses one page into agg; *next is the next token or NULL. */
+/* ---- time, real or injected ---- */
+
+static double real_now(void *ctx) {
+  (void)ctx;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int real_sleep(void *ctx, double seconds) {
+  (void)ctx;
+  struct timespec ts = {.tv_sec = (time_t)seconds};
+  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+  return 0;
+}
+
+static double real_random(void *ctx) {
+  (void)ctx;
+  return (double)rand() / ((double)RAND_MAX + 1.0);
+}
+
+static double clock_now(const scw_clock_t *c) {
+  return c && c->now ? c->now(c->ctx) : real_now(NULL);
+}
+static int clock_sleep(const scw_clock_t *c, double s) {
+  return c && c->sleep ? c->sleep(c->ctx, s) : real_sleep(NULL, s);
+}
+static double clock_random(const scw_clock_t *c) {
+  return c && c->random ? c->random(c->ctx) : real_random(NULL);
+}
+
+#define MAX_BACKOFF 60.0
+#define MAX_RETRY_AFTER 3600.0
+
+double scw_retry_delay(unsigned retry, const scw_http_response_t *resp,
+                       int64_t now_unix, double jitter) {
+  if (resp != NULL && resp->status == 429) {
+    double seconds = -1;
+    int64_t at;
+    char *end;
+    if (resp->retry_after[0] != '\0') {
+      long v = strtol(resp->retry_after, &end, 10);
+      if (*end == '\0' && v >= 0)
+        seconds = (double)v;
+      else if (scw_http_date_parse(resp->retry_after, &at, NULL) == SCW_OK)
+        seconds = at > now_unix ? (double)(at - now_unix) : 0;
+    }
+    if (seconds < 0 &&
+        scw_api_error_reset_seconds(resp->body, resp->len, &seconds) != 0)
+      seconds = -1;
+    if (seconds >= 0)
+      return seconds < MAX_RETRY_AFTER ? seconds : MAX_RETRY_AFTER;
+  }
+  double base = 1.0;
+  for (unsigned i = 1; i < retry && base < MAX_BACKOFF; i++)
+    base *= 2;
+  if (base > MAX_BACKOFF)
+    base = MAX_BACKOFF;
+  return base * (0.5 + 0.5 * jitter);
+}
+
+static int retryable_status(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+/* One attempt at a page: fetch, check the status, parse into agg.
+ * *retry tells whether a failure may be retried without double counting. */
+static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
+                         scw_fetch_fn fetch, void *ctx, scw_page_parser_t *parser,
+                         scw_agg_t *agg, char **next, scw_http_response_t *resp,
+                         scw_refresh_stats_t *stats, int *retry,
+                         scw_error_t *err) {
+  memset(resp, 0, sizeof(*resp));
+  stats->requests++;
+  scw_rc_t rc = fetch(ctx, url, resp, err);
+  stats->bytes += resp->len;
+  stats->last_status = resp->status;
+  memcpy(stats->request_id, resp->request_id, sizeof(stats->request_id));
+  if (rc != SCW_OK) {
+    *retry = rc == SCW_ERR_TRANSPORT;
+    return rc;
+  }
+  if (resp->status != 200) {
+    char what[SCW_ERRMSG_SIZE];
+    scw_api_error_describe(resp->status, resp->body, resp->len,
+                           p->query->organization_id, what, sizeof(what));
+    *retry = retryable_status(resp->status);
+    return scw_fail(err, SCW_ERR_HTTP, "%s", what);
+  }
+  size_t n = 0;
+  rc = scw_page_parse(parser, resp->body, resp->len, scw_agg_add, agg, next, &n,
+                      err);
+  /* An unreadable body (truncated by a proxy...) added nothing: fetch it
+   * again. A page that failed half-way did add charges: never re-add. */
+  *retry = rc == SCW_ERR_PARSE && n == 0;
+  if (rc == SCW_OK) {
+    stats->pages++;
+    if (p->max_charges > 0 && agg->charges + agg->skipped > p->max_charges)
+      return scw_fail(err, SCW_ERR_LIMIT,
+                      "more than MaxCharges (%zu) charges; raise it or narrow "
+                      "the filters", p->max_charges);
+  }
+  return rc;
+}
+
+/* Fetches and parses one page into agg, retrying what can be retried within
+ * max_retries and the refresh deadline. *next is the next token or NULL. */
 static scw_rc_t run_page(const scw_refresh_params_t *p, const scw_window_t *w,
                          const char *token, scw_fetch_fn fetch, void *ctx,
                          scw_page_parser_t *parser, scw_agg_t *agg, char **next,
-                         scw_refresh_stats_t *stats, scw_error_t *err) {
+                         double deadline, scw_refresh_stats_t *stats,
+                         scw_error_t *err) {
   char *url = scw_query_url(p->query, w, token);
   if (url == NULL)
     return scw_fail(err, SCW_ERR_NOMEM, "building the request URL");
-  scw_http_response_t resp = {0};
-  stats->requests++;
-  scw_rc_t rc = fetch(ctx, url, &resp, err);
-  free(url);
-  stats->bytes += resp.len;
-  stats->last_status = resp.status;
-  memcpy(stats->request_id, resp.request_id, sizeof(stats->request_id));
-  if (rc != SCW_OK)
-    return rc;
-  if (resp.status != 200) {
-    char what[SCW_ERRMSG_SIZE];
-    scw_api_error_describe(resp.status, resp.body, resp.len,
-                           p->query->organization_id, what, sizeof(what));
-    return scw_fail(err, SCW_ERR_HTTP, "%s", what);
+  scw_rc_t rc;
+  for (unsigned attempt = 0;; attempt++) {
+    scw_http_response_t resp;
+    int retry = 0;
+    rc = try_page(p, url, fetch, ctx, parser, agg, next, &resp, stats, &retry,
+                  err);
+    if (rc == SCW_OK || !retry)
+      break;
+    if (attempt >= p->max_retries) {
+      if (p->max_retries > 0)
+        scw_error_prefix(err, "after %u retries", p->max_retries);
+      break;
+    }
+    double delay = scw_retry_delay(attempt + 1, &resp, (int64_t)time(NULL),
+                                   clock_random(p->clock));
+    if (deadline > 0 && clock_now(p->clock) + delay > deadline) {
+      scw_error_prefix(err, "giving up: a retry in %.0f s would pass "
+                            "RefreshTimeout", delay);
+      break;
+    }
+    if (clock_sleep(p->clock, delay) != 0) {
+      rc = scw_fail(err, SCW_ERR_CANCELLED, "cancelled while backing off");
+      break;
+    }
+    stats->retries++;
   }
-  size_t n;
-  rc = scw_page_parse(parser, resp.body, resp.len, scw_agg_add, agg, next, &n,
-                      err);
-  if (rc == SCW_OK)
-    stats->pages++;
+  free(url);
   return rc;
 }
 
@@ -70,7 +189,7 @@ static scw_rc_t run_page(const scw_refresh_params_t *p, const scw_window_t *w,
  * API rejected a page token (it may have expired: the caller restarts). */
 static scw_rc_t walk(const scw_refresh_params_t *p, const scw_window_t *w,
                      scw_fetch_fn fetch, void *ctx, scw_page_parser_t *parser,
-                     scw_agg_t *agg, scw_refresh_stats_t *stats,
+                     scw_agg_t *agg, double deadline, scw_refresh_stats_t *stats,
                      int *stale_token, scw_error_t *err) {
   seen_t seen = {0};
   const char *token = NULL;
@@ -84,7 +203,13 @@ static scw_rc_t walk(const scw_refresh_params_t *p, const scw_window_t *w,
       break;
     }
     char *next = NULL;
-    rc = run_page(p, w, token, fetch, ctx, parser, agg, &next, stats, err);
+    if (deadline > 0 && clock_now(p->clock) > deadline) {
+      rc = scw_fail(err, SCW_ERR_LIMIT,
+                    "page %u: the refresh took longer than RefreshTimeout", page);
+      break;
+    }
+    rc = run_page(p, w, token, fetch, ctx, parser, agg, &next, deadline, stats,
+                  err);
     if (rc != SCW_OK) {
       *stale_token = rc == SCW_ERR_HTTP && token != NULL &&
                      stats->last_status == 400;
@@ -117,6 +242,7 @@ scw_rc_t scw_refresh_run(const scw_refresh_params_t *p, int64_t now,
   *out = NULL;
   scw_window_t w;
   scw_month_window(now, &w);
+  double deadline = p->deadline > 0 ? clock_now(p->clock) + p->deadline : 0;
   scw_page_parser_t *parser = scw_page_parser_new();
   if (parser == NULL)
     return scw_fail(err, SCW_ERR_NOMEM, "page parser");
@@ -133,7 +259,8 @@ scw_rc_t scw_refresh_run(const scw_refresh_params_t *p, int64_t now,
       break;
     }
     int stale_token;
-    rc = walk(p, &w, fetch, ctx, parser, agg, stats, &stale_token, err);
+    rc = walk(p, &w, fetch, ctx, parser, agg, deadline, stats, &stale_token,
+              err);
     if (rc == SCW_OK || !stale_token)
       break;
   }

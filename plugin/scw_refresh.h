@@ -28,21 +28,46 @@ typedef struct {
 typedef scw_rc_t (*scw_fetch_fn)(void *ctx, const char *url,
                                  scw_http_response_t *resp, scw_error_t *err);
 
+/* Time for retries, injected so tests run without waiting. NULL members (or
+ * a NULL clock) mean the real monotonic clock, nanosleep and rand(). */
+typedef struct {
+  double (*now)(void *ctx);                /* monotonic seconds */
+  int (*sleep)(void *ctx, double seconds); /* non-zero: cancelled */
+  double (*random)(void *ctx);             /* uniform in [0, 1) */
+  void *ctx;
+} scw_clock_t;
+
 typedef struct {
   const scw_query_t *query;
   scw_group_by_t group_by;
   scw_label_mode_t label_mode;
   const char *currency;
   unsigned max_pages;
+  size_t max_charges;        /* 0: no limit */
+  /* A page that fails with 429, 5xx, a transport error or an unreadable body
+   * is fetched again, at most max_retries times, after a back-off (429:
+   * Retry-After, else the body's reset_seconds, else exponential with
+   * jitter). 400/401/403/404 are never retried. */
+  unsigned max_retries;
+  double deadline;           /* seconds for the whole refresh; 0: none */
+  const scw_clock_t *clock;
 } scw_refresh_params_t;
 
 typedef struct {
   unsigned requests; /* HTTP requests sent, including failed ones */
   uint64_t bytes;    /* response bytes received */
   unsigned pages;    /* pages parsed */
+  unsigned retries;  /* requests repeated after a retryable failure */
   long last_status;  /* status of the last answer, 0 if none */
   char request_id[96];/* X-Request-Id of the last answer */
 } scw_refresh_stats_t;
+
+/* Seconds to wait before retry number `retry` (1-based) of a failed
+ * request: 429 honours Retry-After (delta seconds or an HTTP date, relative
+ * to now_unix) then the body's reset_seconds; otherwise 1 s doubling, capped
+ * at 60 s, with jitter in [50%, 100%]. */
+double scw_retry_delay(unsigned retry, const scw_http_response_t *resp,
+                       int64_t now_unix, double jitter);
 
 /* Runs a refresh for the month containing `now` (Unix seconds). On success
  * *out is a new snapshot with period, window and charges filled in. */

@@ -2,6 +2,7 @@
 #include "scw_time.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define SECS_PER_DAY INT64_C(86400)
 
@@ -147,5 +148,33 @@ scw_rc_t scw_rfc3339_parse(const char *s, int64_t *sec, int32_t *nsec,
     *sec = t;
   if (nsec != NULL)
     *nsec = frac;
+  return SCW_OK;
+}
+
+scw_rc_t scw_http_date_parse(const char *s, int64_t *out, scw_error_t *err) {
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const char *p = s;
+  /* Skip "Sun, " (the weekday carries no information). */
+  if (strlen(p) < 29 || p[3] != ',' || p[4] != ' ')
+    return scw_fail(err, SCW_ERR_PARSE, "not an HTTP date");
+  p += 5;
+  int day = read_digits(&p, 2);
+  int mon = -1;
+  if (expect_char(&p, " ") == 0)
+    for (int i = 0; i < 12; i++)
+      if (strncmp(p, months + 3 * i, 3) == 0)
+        mon = i + 1;
+  p += 3;
+  int year = expect_char(&p, " ") ? -1 : read_digits(&p, 4);
+  int hour = expect_char(&p, " ") ? -1 : read_digits(&p, 2);
+  int min = expect_char(&p, ":") ? -1 : read_digits(&p, 2);
+  int sec = expect_char(&p, ":") ? -1 : read_digits(&p, 2);
+  if (mon < 1 || day < 1 || year < 0 ||
+      (unsigned)day > days_in_month(year, (unsigned)mon) || hour < 0 ||
+      hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60 ||
+      strcmp(p, " GMT") != 0)
+    return scw_fail(err, SCW_ERR_PARSE, "not an HTTP date");
+  *out = scw_days_from_civil(year, (unsigned)mon, (unsigned)day) * SECS_PER_DAY +
+         hour * 3600 + min * 60 + sec;
   return SCW_OK;
 }

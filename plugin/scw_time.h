@@ -35,6 +35,10 @@ void scw_rfc3339_format(int64_t t, char *buf, size_t size);
 scw_rc_t scw_rfc3339_parse(const char *s, int64_t *sec, int32_t *nsec,
                            scw_error_t *err);
 
+/* Parses an HTTP date in IMF-fixdate form, "Sun, 06 Nov 1994 08:49:37 GMT"
+ * (RFC 9110), into Unix seconds. */
+scw_rc_t scw_http_date_parse(const char *s, int64_t *out, scw_error_t *err);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
 int64_t scw_days_from_civil(int64_t y, unsigned m, unsigned d);
 

@@ -10,6 +10,8 @@
 #include "plugin.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -57,21 +59,56 @@ static void log_snapshot_notes(scw_org_t *org, const scw_snapshot_t *snap) {
                org->name, snap->n_renamed);
 }
 
+/* Back-off sleeps wait on the org's condition variable, so shutdown
+ * interrupts them at once. */
+static int backoff_sleep(void *ctx, double seconds) {
+  scw_org_t *org = ctx;
+  struct timespec deadline = mono_deadline(seconds);
+  pthread_mutex_lock(&org->lock);
+  while (!atomic_load(&org->stop) &&
+         pthread_cond_timedwait(&org->wake, &org->lock, &deadline) != ETIMEDOUT)
+    ;
+  pthread_mutex_unlock(&org->lock);
+  return atomic_load(&org->stop) ? 1 : 0;
+}
+
+static double clock_now(void *ctx) {
+  (void)ctx;
+  return mono_now();
+}
+
+/* Jitter for back-off: each worker its own generator (rand is not
+ * thread-safe), seeded differently so organizations do not retry in step. */
+static double clock_random(void *ctx) {
+  (void)ctx;
+  static _Thread_local unsigned seed;
+  if (seed == 0)
+    seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+  return (double)rand_r(&seed) / ((double)RAND_MAX + 1.0);
+}
+
 /* One refresh; returns 0 on success. */
 static int refresh_once(scw_org_t *org, scw_http_t *http) {
+  scw_clock_t clock = {clock_now, backoff_sleep, clock_random, org};
   scw_refresh_params_t params = {
       .query = &org->query,
       .group_by = org->group_by,
       .label_mode = org->label_mode,
       .currency = org->currency,
       .max_pages = (unsigned)org->max_pages,
+      .max_charges = (size_t)org->max_charges,
+      .max_retries = (unsigned)org->max_retries,
+      .deadline = org->refresh_timeout,
+      .clock = &clock,
   };
   scw_refresh_stats_t stats = {0};
   scw_error_t err = {0};
   scw_snapshot_t *snap = NULL;
   double started = mono_now();
+  scw_http_set_deadline(http, started + org->refresh_timeout);
   scw_rc_t rc = scw_refresh_run(&params, (int64_t)time(NULL), scw_http_fetch,
                                 http, &snap, &stats, &err);
+  scw_http_set_deadline(http, 0);
   atomic_fetch_add(&org->requests, stats.requests);
   if (rc == SCW_ERR_CANCELLED)
     return -1; /* shutdown: not an API fault */

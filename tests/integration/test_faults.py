@@ -14,7 +14,7 @@ import harness as h
 def start(work, faults=None, secret=h.SECRET, **options):
     dataset = h.generate_dataset(work.file("dataset.json"))
     sim = h.Simulator(work, work.file("dataset.json"), faults=faults)
-    opts = {"PageSize": 50}
+    opts = {"PageSize": 50, "MaxRetries": 0}
     opts.update(options)
     cd = h.Collectd(work, [h.org_block("acme", h.ORG1, sim.url, secret=secret, **opts)])
     return dataset, sim, cd
@@ -102,6 +102,59 @@ def test_recovers_after_transient_500(work):
     assert took < 10, "collectd took %.1fs to stop" % took
 
 
+def test_retries_within_one_refresh(work):
+    """Two 503s on page 2, MaxRetries 3: the first refresh still succeeds,
+    exactly, with page 2 requested three times and no refresh error."""
+    dataset, sim, cd = start(work, faults=[{"kind": "status", "status": 503, "page": 2,
+                                            "times": 2}], MaxRetries=3)
+    cd.start()
+    try:
+        h.wait_for(lambda: ("", "total") in costs(cd), 30, "the total")
+        reqs = sim.charge_requests()
+        assert [r["status"] for r in reqs if r["page"] == 2] == [503, 503, 200]
+        expected = h.expected_series(dataset, h.ORG1, reqs[0], "sku")
+        got = costs(cd)
+        for key, nanos in expected.items():
+            assert abs(got[key] - nanos / h.NANOS) < 0.5e-6, key
+        assert errors_counter(cd) == 0
+        assert "refresh failed" not in cd.log()
+    finally:
+        cd.stop()
+        sim.stop()
+
+
+def test_429_honours_retry_after(work):
+    """A 429 with Retry-After: 2 delays the next request by 2 s or more."""
+    _, sim, cd = start(work, faults=[{"kind": "429", "page": 1, "times": 1,
+                                      "retry_after": "2"}], MaxRetries=2)
+    cd.start()
+    try:
+        h.wait_for(lambda: ("", "total") in costs(cd), 30, "the total")
+        first, second = sim.charge_requests()[:2]
+        assert first["status"] == 429 and second["status"] == 200
+        gap = second["received"] - first["received"]
+        assert 2.0 <= gap < 4.0, "retried after %.2fs" % gap
+    finally:
+        cd.stop()
+        sim.stop()
+
+
+def test_refresh_timeout_bounds_a_slow_api(work):
+    """RefreshTimeout 2 with a 30 s slow page: the refresh fails in about
+    2 s with a clear message instead of hanging for Timeout."""
+    _, sim, cd = start(work, faults=[{"kind": "slow", "seconds": 30, "page": 2}],
+                       RefreshTimeout=2, Timeout=20, RefreshInterval=60)
+    cd.start()
+    try:
+        h.wait_for(lambda: "refresh failed" in cd.log(), 15, "the refresh to fail")
+        assert "timed out" in cd.log() or "RefreshTimeout" in cd.log(), cd.log()
+        assert costs(cd) == {}
+    finally:
+        took = cd.stop()
+        sim.stop()
+    assert took < 10
+
+
 def test_previous_snapshot_kept_then_withheld(work):
     """After a good refresh the API fails for good: the last numbers stay
     published while fresh, the error counter rises, and once the snapshot is
@@ -160,6 +213,9 @@ if __name__ == "__main__":
         test_repeated_token,
         test_connection_dropped,
         test_recovers_after_transient_500,
+        test_retries_within_one_refresh,
+        test_429_honours_retry_after,
+        test_refresh_timeout_bounds_a_slow_api,
         test_previous_snapshot_kept_then_withheld,
         test_sigterm_during_slow_api,
     ])

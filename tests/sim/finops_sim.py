@@ -762,6 +762,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _charges(self, sim, url):
         params = parse_qs(url.query, keep_blank_values=True)
+        received = time.time()
         seq = sim.next_seq()
         page = page_index(params)
         token_in = param_value(params, "page_token")
@@ -772,7 +773,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(fault["seconds"])
         reply = build_reply(outcome, fault, token_in)
         sim.record({
-            "seq": seq, "path": url.path, "query": params, "auth_ok": outcome.auth_ok,
+            "seq": seq, "received": received, "path": url.path, "query": params,
+            "auth_ok": outcome.auth_ok,
             "status": reply.status if reply else None, "page": page,
             "fault": fault["kind"] if fault else None,
             "charges": len(outcome.charges or ()) if reply and reply.status == 200 else 0,

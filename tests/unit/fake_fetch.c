@@ -47,5 +47,7 @@ scw_rc_t fake_fetch(void *ctx, const char *url, scw_http_response_t *resp,
   resp->len = len;
   if (r->request_id != NULL)
     snprintf(resp->request_id, sizeof(resp->request_id), "%s", r->request_id);
+  if (r->retry_after != NULL)
+    snprintf(resp->retry_after, sizeof(resp->retry_after), "%s", r->retry_after);
   return SCW_OK;
 }

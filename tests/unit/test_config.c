@@ -210,6 +210,8 @@ static void test_bad_values(void **state) {
       {"MaxPages", 0, NULL},         {"GroupBy", 0, "bogus"},
       {"ProjectLabel", 0, "nick"},   {"Currency", 0, "eur"},
       {"URL", 0, "ftp://x"},         {"ProjectID", 0, "not-a-uuid"},
+      {"MaxRetries", 11, NULL},      {"RefreshTimeout", 0, NULL},
+      {"MaxCharges", 0, NULL},       {"MaxResponseSize", 100, NULL},
       {"Frobnicate", 0, "x"},        {"PageSize", 0, "ten"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -240,6 +242,30 @@ static void test_refresh_minimum_env(void **state) {
   add_n(&o, "RefreshInterval", 2);
   assert_int_equal(run_config("acme", &o), 0);
   assert_int_equal(registered_org()->refresh_interval, 2);
+}
+
+static void test_refresh_timeout_default(void **state) {
+  (void)state;
+  struct {
+    int interval, timeout, want;
+  } cases[] = {{3600, 30, 600}, {300, 30, 150}, {2, 30, 30}, {2, 5, 5}};
+  setenv("SCW_FINOPS_MIN_REFRESH_INTERVAL", "1", 1);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    opts_t o = {0};
+    base_opts(&o);
+    add_n(&o, "RefreshInterval", cases[i].interval);
+    add_n(&o, "Timeout", cases[i].timeout);
+    assert_int_equal(run_config("acme", &o), 0);
+    assert_int_equal(registered_org()->refresh_timeout, cases[i].want);
+    release_org();
+  }
+  opts_t o = {0};
+  base_opts(&o);
+  add_n(&o, "RefreshTimeout", 45);
+  add_n(&o, "MaxRetries", 0);
+  assert_int_equal(run_config("acme", &o), 0);
+  assert_int_equal(registered_org()->refresh_timeout, 45);
+  assert_int_equal(registered_org()->max_retries, 0);
 }
 
 static void test_two_secret_options(void **state) {
@@ -440,6 +466,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
       cmocka_unit_test_setup_teardown(test_organization_id_must_be_uuid, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refresh_minimum_env, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refresh_timeout_default, setup, teardown),
       cmocka_unit_test_setup_teardown(test_two_secret_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_secret_key_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_secret_key_file_world_readable_warns, setup, teardown),

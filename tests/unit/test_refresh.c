@@ -428,6 +428,166 @@ static void test_other_currency_only(void **state) {
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+
+/* ---- retries, with a fake clock: no real waiting ---- */
+typedef struct {
+  double now;
+  double slept[16];
+  int n_slept;
+  int cancel_at; /* sleep number that reports cancellation, -1 never */
+} fake_clock_t;
+
+static double fc_now(void *ctx) { return ((fake_clock_t *)ctx)->now; }
+static int fc_sleep(void *ctx, double s) {
+  fake_clock_t *c = ctx;
+  if (c->n_slept == c->cancel_at)
+    return 1;
+  c->slept[c->n_slept++ % 16] = s;
+  c->now += s;
+  return 0;
+}
+static double fc_random(void *ctx) { (void)ctx; return 1.0 - 1e-12; }
+
+static fake_clock_t *use_fake_clock(fx_t *fx, unsigned max_retries) {
+  static fake_clock_t c;
+  static scw_clock_t clock = {fc_now, fc_sleep, fc_random, &c};
+  memset(&c, 0, sizeof(c));
+  c.cancel_at = -1;
+  fx->params.clock = &clock;
+  fx->params.max_retries = max_retries;
+  return &c;
+}
+
+static void test_retry_500_then_success(void **state) {
+  fx_t *fx = *state;
+  fake_clock_t *c = use_fake_clock(fx, 3);
+  const fake_response_t script[] = {
+      OK(PAGE1), {.status = 500, .body = "<html>upstream</html>"},
+      {.status = 503, .body = ""}, OK(PAGE2), OK(PAGE3)};
+  assert_ok(fx, RUN(fx, script));
+  assert_true(fx->snap->total_nanos == PAGE3_TOTAL); /* page 2 counted once */
+  assert_int_equal(fx->stats.requests, 5);
+  assert_int_equal(fx->stats.retries, 2);
+  assert_int_equal(c->n_slept, 2);
+  /* Exponential: ~1 s then ~2 s (jitter at its maximum here). */
+  assert_true(c->slept[0] > 0.99 && c->slept[0] <= 1.0);
+  assert_true(c->slept[1] > 1.99 && c->slept[1] <= 2.0);
+  /* The retried request is the same URL. */
+  assert_string_equal(fx->fake.urls[1], fx->fake.urls[2]);
+  assert_string_equal(fx->fake.urls[2], fx->fake.urls[3]);
+}
+
+static void test_retry_gives_up_after_max(void **state) {
+  fx_t *fx = *state;
+  use_fake_clock(fx, 2);
+  const fake_response_t script[] = {
+      OK(PAGE1), {.status = 502}, {.status = 502}, {.status = 502}, OK(PAGE2)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+  assert_int_equal(fx->stats.requests, 4);
+  assert_contains(fx->err.msg, "page 2");
+  assert_contains(fx->err.msg, "after 2 retries");
+  assert_contains(fx->err.msg, "HTTP 502");
+}
+
+static void test_no_retry_on_client_errors(void **state) {
+  fx_t *fx = *state;
+  use_fake_clock(fx, 5);
+  static const long codes[] = {400, 401, 403, 404};
+  for (size_t i = 0; i < 4; i++) {
+    const fake_response_t script[] = {{.status = codes[i], .body = "{}"}, OK(ONLY_PAGE)};
+    fake_fetch_free(&fx->fake);
+    assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+    assert_int_equal(fx->stats.requests, 1);
+  }
+}
+
+static void test_429_retry_after_seconds(void **state) {
+  fx_t *fx = *state;
+  fake_clock_t *c = use_fake_clock(fx, 3);
+  const fake_response_t script[] = {
+      {.status = 429, .body = "{\"type\":\"too_many_requests\",\"reset_seconds\":13}",
+       .retry_after = "7"},
+      {.status = 429, .body = "{\"type\":\"too_many_requests\",\"reset_seconds\":13}"},
+      {.status = 429, .body = "{\"type\":\"too_many_requests\"}"},
+      OK(ONLY_PAGE)};
+  assert_ok(fx, RUN(fx, script));
+  assert_int_equal(c->n_slept, 3);
+  assert_true(c->slept[0] == 7.0);  /* Retry-After wins */
+  assert_true(c->slept[1] == 13.0); /* then the body's reset_seconds */
+  assert_true(c->slept[2] > 3.99 && c->slept[2] <= 4.0); /* then back-off */
+}
+
+static void test_retry_delay_http_date(void **state) {
+  (void)state;
+  scw_http_response_t r = {.status = 429};
+  /* 2026-11-15T08:30:30Z is 30 s after NOW. */
+  snprintf(r.retry_after, sizeof(r.retry_after), "Sun, 15 Nov 2026 08:30:30 GMT");
+  assert_true(scw_retry_delay(1, &r, NOW, 0.5) == 30.0);
+  snprintf(r.retry_after, sizeof(r.retry_after), "Sun, 15 Nov 2026 08:00:00 GMT");
+  assert_true(scw_retry_delay(1, &r, NOW, 0.5) == 0.0); /* in the past */
+  snprintf(r.retry_after, sizeof(r.retry_after), "999999");
+  assert_true(scw_retry_delay(1, &r, NOW, 0.5) == 3600.0); /* capped */
+  snprintf(r.retry_after, sizeof(r.retry_after), "soon");
+  assert_true(scw_retry_delay(1, &r, NOW, 0.0) == 0.5); /* unreadable: back-off */
+  r.status = 503;
+  assert_true(scw_retry_delay(3, &r, NOW, 0.0) == 2.0);
+  assert_true(scw_retry_delay(30, &r, NOW, 1.0 - 1e-12) <= 60.0);
+}
+
+static void test_retry_respects_deadline(void **state) {
+  fx_t *fx = *state;
+  fake_clock_t *c = use_fake_clock(fx, 5);
+  fx->params.deadline = 20;
+  const fake_response_t script[] = {
+      {.status = 429, .body = "{}", .retry_after = "30"}, OK(ONLY_PAGE)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_HTTP);
+  assert_int_equal(c->n_slept, 0);
+  assert_contains(fx->err.msg, "RefreshTimeout");
+  assert_int_equal(fx->stats.requests, 1);
+}
+
+static void test_transport_error_retried(void **state) {
+  fx_t *fx = *state;
+  use_fake_clock(fx, 1);
+  const fake_response_t script[] = {{.transport_rc = SCW_ERR_TRANSPORT}, OK(ONLY_PAGE)};
+  assert_ok(fx, RUN(fx, script));
+  assert_int_equal(fx->stats.retries, 1);
+}
+
+static void test_truncated_body_retried_half_page_not(void **state) {
+  fx_t *fx = *state;
+  use_fake_clock(fx, 2);
+  /* Cut JSON: nothing was counted, so fetching again is safe. */
+  const fake_response_t cut[] = {OK("{\"charges\":[{\"project_id\""), OK(ONLY_PAGE)};
+  assert_ok(fx, RUN(fx, cut));
+  assert_int_equal(fx->stats.retries, 1);
+  scw_snapshot_release(fx->snap);
+  fx->snap = NULL;
+  fake_fetch_free(&fx->fake);
+  /* A bad second charge after a good first: never fetched again. */
+  const fake_response_t half[] = {
+      OK("{\"charges\":[" CHARGE("p1", "null", "/a", EUR(1, 0)) ",{\"sku\":1}]}"),
+      OK(ONLY_PAGE)};
+  assert_int_equal(RUN(fx, half), SCW_ERR_PARSE);
+  assert_int_equal(fx->stats.requests, 1);
+}
+
+static void test_cancel_during_backoff(void **state) {
+  fx_t *fx = *state;
+  fake_clock_t *c = use_fake_clock(fx, 3);
+  c->cancel_at = 0;
+  const fake_response_t script[] = {{.status = 500}, OK(ONLY_PAGE)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_CANCELLED);
+}
+
+static void test_max_charges(void **state) {
+  fx_t *fx = *state;
+  fx->params.max_charges = 3;
+  const fake_response_t script[] = {OK(PAGE1), OK(PAGE2), OK(PAGE3)};
+  assert_int_equal(RUN(fx, script), SCW_ERR_LIMIT);
+  assert_contains(fx->err.msg, "MaxCharges");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_single_page),
@@ -443,6 +603,16 @@ int main(void) {
       T(test_repeated_token),
       T(test_token_cycle),
       T(test_max_pages),
+      T(test_retry_500_then_success),
+      T(test_retry_gives_up_after_max),
+      T(test_no_retry_on_client_errors),
+      T(test_429_retry_after_seconds),
+      T(test_retry_delay_http_date),
+      T(test_retry_respects_deadline),
+      T(test_transport_error_retried),
+      T(test_truncated_body_retried_half_page_not),
+      T(test_cancel_during_backoff),
+      T(test_max_charges),
       T(test_stale_token_restart_succeeds),
       T(test_stale_token_restart_fails),
       T(test_400_on_first_page_no_restart),
