@@ -200,14 +200,17 @@ static scw_rc_t add_to_group(scw_agg_t *agg, const scw_charge_t *c,
   return SCW_OK;
 }
 
+/* Remembers the first few other currencies, log-safe: they are only ever
+ * printed in a warning. */
 static void note_other_currency(scw_agg_t *agg, const char *currency) {
   agg->skipped++;
+  char shown[sizeof(agg->other_currencies[0])];
+  scw_log_safe(currency, shown, sizeof(shown));
   for (size_t i = 0; i < agg->n_other_currencies; i++)
-    if (strcmp(agg->other_currencies[i], currency) == 0)
+    if (strcmp(agg->other_currencies[i], shown) == 0)
       return;
   if (agg->n_other_currencies < SCW_AGG_MAX_OTHER_CURRENCIES)
-    snprintf(agg->other_currencies[agg->n_other_currencies++],
-             sizeof(agg->other_currencies[0]), "%s", currency);
+    memcpy(agg->other_currencies[agg->n_other_currencies++], shown, sizeof(shown));
 }
 
 scw_rc_t scw_agg_add(void *ctx, const scw_charge_t *c, scw_error_t *err) {

@@ -5,15 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void scw_log_safe(const char *src, char *dst, size_t size) {
-  size_t n = 0;
-  for (const unsigned char *p = (const unsigned char *)src;
-       *p != '\0' && n + 1 < size; p++)
-    dst[n++] = (*p >= 0x20 && *p < 0x7f) ? (char)*p : '?';
-  if (size > 0)
-    dst[n] = '\0';
-}
-
 static const char *field(json_object *obj, const char *key) {
   json_object *v;
   if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "scw_naming.h" /* scw_log_safe */
+
 /* status: HTTP status; body may be NULL. organization_id is used in the
  * permission hint. Writes at most size bytes into buf. */
 void scw_api_error_describe(long status, const char *body, size_t len,
@@ -18,9 +20,5 @@ void scw_api_error_describe(long status, const char *body, size_t len,
 /* The "reset_seconds" of a 429 body ({"type":"too_many_requests", ...}).
  * Returns 0 and sets *seconds when present and non-negative. */
 int scw_api_error_reset_seconds(const char *body, size_t len, double *seconds);
-
-/* Copies src into dst (size bytes), replacing control and non-ASCII bytes
- * with '?', so the result is safe to log. */
-void scw_log_safe(const char *src, char *dst, size_t size);
 
 #endif

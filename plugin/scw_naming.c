@@ -74,3 +74,31 @@ int scw_name_fit(const char *clean, const char *hash_source, char *out,
   scw_name_add_suffix(out, size, hash_source);
   return 1;
 }
+
+void scw_log_safe(const char *src, char *dst, size_t size) {
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)src;
+       *p != '\0' && n + 1 < size; p++)
+    dst[n++] = (*p >= 0x20 && *p < 0x7f) ? (char)*p : '?';
+  if (size > 0)
+    dst[n] = '\0';
+}
+
+int scw_meta_safe(const char *src, char *dst, size_t size) {
+  size_t n = 0;
+  const unsigned char *p = (const unsigned char *)src;
+  for (; *p != '\0' && n + 1 < size; p++)
+    dst[n++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
+  int cut = *p != '\0';
+  /* Do not leave half a UTF-8 sequence: drop trailing bytes of a character
+   * whose continuation bytes did not fit. */
+  if (cut && n > 0 && ((unsigned char)*p & 0xC0) == 0x80) {
+    while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
+      n--;
+    if (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0xC0)
+      n--;
+  }
+  if (size > 0)
+    dst[n] = '\0';
+  return cut;
+}

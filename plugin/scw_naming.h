@@ -33,4 +33,13 @@ int scw_name_fit(const char *clean, const char *hash_source, char *out,
  * cutting the name first if needed. Used to tell apart colliding names. */
 void scw_name_add_suffix(char *name, size_t size, const char *hash_source);
 
+/* Copies src into dst (size bytes) for a log line: every byte that is not
+ * printable ASCII becomes '?', so API strings cannot forge log lines. */
+void scw_log_safe(const char *src, char *dst, size_t size);
+
+/* Copies src into dst (size bytes) for meta data: control bytes (< 0x20,
+ * 0x7f) become '?', UTF-8 is kept, and a cut never splits a character.
+ * Returns 1 if src had to be cut. */
+int scw_meta_safe(const char *src, char *dst, size_t size);
+
 #endif

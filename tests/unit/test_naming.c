@@ -204,6 +204,32 @@ static void test_add_suffix_small_buffer(void **state) {
     assert_int_equal(buf[i], 'Z');
 }
 
+
+static void test_meta_safe(void **state) {
+  (void)state;
+  char buf[16];
+  assert_int_equal(scw_meta_safe("web\n1\t\x7f", buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "web?1??");
+  /* UTF-8 is kept... */
+  assert_int_equal(scw_meta_safe("caf\xc3\xa9", buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "caf\xc3\xa9");
+  /* ...and a cut never splits a character: 14 bytes fit, the 3-byte euro
+   * sign at bytes 13..15 does not. */
+  assert_int_equal(scw_meta_safe("abcdefghijklm\xe2\x82\xac", buf, sizeof(buf)), 1);
+  assert_string_equal(buf, "abcdefghijklm");
+  assert_int_equal(scw_meta_safe("abcdefghijklmnopq", buf, sizeof(buf)), 1);
+  assert_string_equal(buf, "abcdefghijklmno");
+}
+
+static void test_log_safe(void **state) {
+  (void)state;
+  char buf[32];
+  scw_log_safe("ok\r\nFAKE [error] caf\xc3\xa9", buf, sizeof(buf));
+  assert_string_equal(buf, "ok??FAKE [error] caf??");
+  scw_log_safe("abcdef", buf, 4);
+  assert_string_equal(buf, "abc");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean_sku_path),
@@ -222,6 +248,8 @@ int main(void) {
       cmocka_unit_test(test_add_suffix_short),
       cmocka_unit_test(test_add_suffix_cuts_full_name),
       cmocka_unit_test(test_add_suffix_small_buffer),
+      cmocka_unit_test(test_meta_safe),
+      cmocka_unit_test(test_log_safe),
   };
   return cmocka_run_group_tests_name("naming", tests, NULL, NULL);
 }
