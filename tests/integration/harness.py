@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -111,7 +112,8 @@ class Simulator:
             args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         self.port = int(wait_for(self._read_port, 15, "simulator port"))
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self.ssl = ssl.create_default_context(cafile=tls[0]) if tls else None
 
     def _read_port(self):
         if self.proc.poll() is not None:
@@ -125,7 +127,7 @@ class Simulator:
     def _call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=10, context=self.ssl) as resp:
             raw = resp.read()
             return json.loads(raw) if raw else None
 
