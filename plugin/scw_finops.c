@@ -23,9 +23,11 @@
  * `collectd -T` and the first interval already carry costs. Short, because
  * collectd cannot stop while a read callback blocks. */
 #define FIRST_READ_WAIT_MS 5000L
-/* Longest meta data value, bytes: SKUs of 10,000 characters do happen in
- * fuzzed input, and meta data is copied for every value list. */
-#define SCW_META_MAX 1024
+/* Longest meta data value, bytes with the NUL. collectd 5.12's JSON
+ * formatter (write_http) escapes each string into a 512-byte buffer and drops
+ * the whole value list when it does not fit; 240 bytes stay below that even
+ * if every byte needs a backslash. */
+#define SCW_META_MAX 241
 
 static scw_org_t *orgs; /* every configured organization */
 static pthread_mutex_t orgs_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -7,6 +7,8 @@ the simulator; collectd runs the plugin with csv, write_http (JSON with meta
 data) and write_graphite writers. Every cost series must equal the sum the
 simulator computes from the dataset for the window the plugin asked for."""
 
+import json
+
 import harness as h
 
 TOLERANCE_CSV = 0.5e-6  # csv prints 6 decimals
@@ -24,11 +26,15 @@ def assert_series(got, expected, tolerance, what):
             what, key, got[key], want)
 
 
-def one_shot(work, group_by, label_mode="name", **options):
+def one_shot(work, group_by, label_mode="name", mutate=None, **options):
     """collectd -f until every expected series reached csv and write_http.
     (collectd -T cannot be used: it stops its write threads with values
     still queued, "N value lists were left after shutting down".)"""
     dataset = h.generate_dataset(work.file("dataset.json"))
+    if mutate is not None:
+        mutate(dataset)
+        with open(work.file("dataset.json"), "w") as fh:
+            json.dump(dataset, fh)
     sim = h.Simulator(work, work.file("dataset.json"))
     sink = h.JsonListener()
     cd = None
@@ -96,6 +102,37 @@ def test_project_filter(work):
     one_shot(work, "sku", ProjectID=[project])
 
 
+def test_hostile_strings(work):
+    """Project names, SKUs and resource names with newlines, escape codes,
+    forged log text and 10,000 characters: exact sums, clean identifiers,
+    control-free meta data, no forged log line."""
+    evil_name = "prod\n[2026-11-27 00:00:00] [error] forged line\x1b[31m"
+    long_sku = "/compute/" + "x" * 10000
+
+    def mutate(dataset):
+        org1 = [c for c in dataset["charges"] if c["organization_id"] == h.ORG1]
+        pid = org1[0]["project_id"]
+        for c in org1:
+            if c["project_id"] == pid:
+                c["project_name"] = evil_name
+        for c in org1[1:40]:
+            c["sku"] = long_sku
+        for c in org1[40:80]:
+            c["sku"] = "/ipam/\tflexible\r\nip"
+            c["resource_name"] = "web\x00-1"[:3] + "\x07bell"
+
+    _, lists, log = one_shot(work, "resource", mutate=mutate)
+    for key, vl in lists.items():
+        for part in key:
+            assert len(part.encode()) <= 127 and all(
+                ch.isascii() and (ch.isalnum() or ch in "_-") for ch in part), key
+        for value in (vl.get("meta") or {}).values():
+            assert not any(ord(ch) < 0x20 or ord(ch) == 0x7f for ch in value), repr(value)
+    assert any((vl.get("meta") or {}).get("sku", "").startswith("/compute/xxx")
+               for vl in lists.values()), "the long SKU must reach meta data (bounded)"
+    assert "forged line" not in log
+
+
 def test_foreground_graphite_two_organizations(work):
     """collectd -f with two organizations, values arriving at a Graphite
     listener; SIGTERM stops it within 10 seconds."""
@@ -150,5 +187,6 @@ if __name__ == "__main__":
         test_group_by_organization_only_total,
         test_project_label_id,
         test_project_filter,
+        test_hostile_strings,
         test_foreground_graphite_two_organizations,
     ])
