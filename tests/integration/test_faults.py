@@ -187,6 +187,31 @@ def test_previous_snapshot_kept_then_withheld(work):
     assert took < 10
 
 
+def test_errors_rate_limited_and_recovery_logged_once(work):
+    """A dead API fails every refresh (1 s apart) but the log only gets a
+    few lines (c_complain doubles its interval), and recovery is logged once."""
+    _, sim, cd = start(work, faults=[{"kind": "status", "status": 503}], RefreshInterval=1)
+    cd.start()
+    try:
+        h.wait_for(lambda: (errors_counter(cd) or 0) >= 12, 40, "twelve failed refreshes")
+        failures_logged = cd.log().count("refresh failed")
+        assert 1 <= failures_logged <= 5, "%d failure lines for %s errors" % (
+            failures_logged, errors_counter(cd))
+        sim.set_faults([])
+        h.wait_for(lambda: ("", "total") in costs(cd), 30, "recovery")
+        h.wait_for(lambda: (h.read_csv_value(cd.csvdir, "acme", "", "count", "charges")
+                            or 0) > 0, 10, "charges counted")
+        errors_after = errors_counter(cd)
+        h.wait_for(lambda: sum(1 for r in sim.charge_requests()
+                               if r["page"] == 1 and r["status"] == 200) >= 3, 30,
+                   "three good refreshes")
+        assert cd.log().count("refresh succeeded again") == 1
+        assert errors_counter(cd) == errors_after, "errors rose while healthy"
+    finally:
+        cd.stop()
+        sim.stop()
+
+
 def test_sigterm_during_slow_api(work):
     """collectd stops within 10 s while a request waits on a slow API."""
     _, sim, cd = start(work, faults=[{"kind": "slow", "seconds": 60}], Timeout=120)
@@ -217,5 +242,6 @@ if __name__ == "__main__":
         test_429_honours_retry_after,
         test_refresh_timeout_bounds_a_slow_api,
         test_previous_snapshot_kept_then_withheld,
+        test_errors_rate_limited_and_recovery_logged_once,
         test_sigterm_during_slow_api,
     ])
