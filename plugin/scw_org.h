@@ -53,6 +53,7 @@ typedef struct scw_org {
   atomic_int stop;
   atomic_uint_fast64_t requests; /* HTTP requests sent, cumulative */
   atomic_uint_fast64_t errors;   /* failed refreshes, cumulative */
+  double last_read_cpu;          /* reader only: CPU s of the last read */
   c_complain_t refresh_complaint; /* worker only: refresh failures */
   c_complain_t currency_complaint;/* worker only: skipped currencies */
   c_complain_t naming_complaint;  /* worker only: renamed labels */

@@ -441,7 +441,7 @@ static void test_read_without_snapshot(void **state) {
   configure_default();
   stub_reset();
   assert_int_equal(stub_read_cb(&stub_read_ud), 0);
-  assert_int_equal(stub_n_dispatched, 2); /* http_requests and errors */
+  assert_int_equal(stub_n_dispatched, 3); /* read_cpu, http_requests, errors */
   assert_null(stub_find("", "currency", "total"));
 }
 
