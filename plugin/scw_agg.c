@@ -1,8 +1,9 @@
 /* scw_agg.c - exact aggregation of charges; see scw_agg.h.
  *
- * Two open-addressing hash tables map a key to an index into the projects
- * and groups arrays. Keys are length-prefixed ("36:<id>9:<sku>") so that no
- * choice of bytes in one field can make two different keys equal. */
+ * Two open-addressing hash tables hold indexes into the projects and groups
+ * arrays. They store no keys: a slot is compared field by field with the
+ * entry it points to, so a lookup costs one hash over the charge's raw ids
+ * and no allocation or copy (this runs once per charge: see bench/). */
 #include "scw_agg.h"
 
 #include <stdio.h>
@@ -14,97 +15,93 @@
 #include "scw_naming.h"
 
 typedef struct {
-  char **keys;   /* NULL = free slot */
-  size_t *value; /* index into the owner's array */
+  size_t *slots; /* index + 1 into the owner's array; 0 = free */
   size_t cap;    /* power of two */
   size_t used;
-} map_t;
+} table_t;
 
 struct scw_agg_index {
-  map_t projects;
-  map_t groups;
-  char *key_buf; /* scratch for building keys */
-  size_t key_cap;
+  table_t projects;
+  table_t groups;
   size_t projects_cap; /* allocated length of agg->projects */
   size_t groups_cap;   /* allocated length of agg->groups */
 };
 
-static void map_free(map_t *m) {
-  for (size_t i = 0; i < m->cap; i++)
-    free(m->keys[i]);
-  free(m->keys);
-  free(m->value);
+/* FNV-1a over the fields, each followed by a separator byte that cannot
+ * occur inside a C string, so ("a", "bc") and ("ab", "c") differ. */
+static uint32_t hash_fields(const char *a, const char *b, const char *c) {
+  uint32_t h = 2166136261u;
+  const char *fields[] = {a, b, c};
+  for (int i = 0; i < 3 && fields[i] != NULL; i++) {
+    for (const unsigned char *p = (const unsigned char *)fields[i]; *p; p++)
+      h = (h ^ *p) * 16777619u;
+    h = (h ^ 0xffu) * 16777619u;
+  }
+  return h;
 }
 
-static size_t map_slot(const map_t *m, const char *key) {
-  size_t i = scw_hash32(key) & (m->cap - 1);
-  while (m->keys[i] != NULL && strcmp(m->keys[i], key) != 0)
-    i = (i + 1) & (m->cap - 1);
+static int str_eq(const char *x, const char *y) {
+  return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+/* Does groups[index] hold this charge's key? (NULL fields are not part of
+ * the grouping.) */
+static int group_matches(const scw_agg_t *agg, size_t index,
+                         const scw_charge_t *c) {
+  const scw_group_t *g = &agg->groups[index];
+  return str_eq(agg->projects[g->project].id, c->project_id) &&
+         (g->sku == NULL || strcmp(g->sku, c->sku) == 0) &&
+         (g->resource_id == NULL || strcmp(g->resource_id, c->resource_id) == 0);
+}
+
+/* The slot for a key: the one holding it, or the free one to put it in. */
+static size_t project_slot(const scw_agg_t *agg, const char *id, uint32_t h) {
+  const table_t *t = &agg->index->projects;
+  size_t i = h & (t->cap - 1);
+  while (t->slots[i] != 0 && strcmp(agg->projects[t->slots[i] - 1].id, id) != 0)
+    i = (i + 1) & (t->cap - 1);
   return i;
 }
 
-static int map_grow(map_t *m) {
-  map_t bigger = {.cap = m->cap ? m->cap * 2 : 64};
-  bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
-  bigger.value = calloc(bigger.cap, sizeof(*bigger.value));
-  if (bigger.keys == NULL || bigger.value == NULL) {
-    map_free(&bigger);
+static size_t group_slot(const scw_agg_t *agg, const scw_charge_t *c,
+                         uint32_t h) {
+  const table_t *t = &agg->index->groups;
+  size_t i = h & (t->cap - 1);
+  while (t->slots[i] != 0 && !group_matches(agg, t->slots[i] - 1, c))
+    i = (i + 1) & (t->cap - 1);
+  return i;
+}
+
+/* Doubles a table when it is 70% full, rehashing with rehash(index). */
+static int table_reserve(table_t *t, const scw_agg_t *agg,
+                         uint32_t (*rehash)(const scw_agg_t *, size_t)) {
+  if (t->cap != 0 && (t->used + 1) * 10 <= t->cap * 7)
+    return 0;
+  size_t cap = t->cap ? t->cap * 2 : 64;
+  size_t *slots = calloc(cap, sizeof(*slots));
+  if (slots == NULL)
     return -1;
-  }
-  for (size_t i = 0; i < m->cap; i++) {
-    if (m->keys[i] == NULL)
+  for (size_t i = 0; i < t->cap; i++) {
+    if (t->slots[i] == 0)
       continue;
-    size_t j = map_slot(&bigger, m->keys[i]);
-    bigger.keys[j] = m->keys[i];
-    bigger.value[j] = m->value[i];
+    size_t j = rehash(agg, t->slots[i] - 1) & (cap - 1);
+    while (slots[j] != 0)
+      j = (j + 1) & (cap - 1);
+    slots[j] = t->slots[i];
   }
-  bigger.used = m->used;
-  free(m->keys);
-  free(m->value);
-  *m = bigger;
+  free(t->slots);
+  t->slots = slots;
+  t->cap = cap;
   return 0;
 }
 
-/* Finds key; if absent, inserts it with value *fresh and sets *inserted. */
-static int map_lookup_or_add(map_t *m, const char *key, size_t fresh,
-                             size_t *value, int *inserted) {
-  if ((m->used + 1) * 10 > m->cap * 7 && map_grow(m) != 0)
-    return -1;
-  size_t i = map_slot(m, key);
-  *inserted = m->keys[i] == NULL;
-  if (*inserted) {
-    m->keys[i] = strdup(key);
-    if (m->keys[i] == NULL)
-      return -1;
-    m->value[i] = fresh;
-    m->used++;
-  }
-  *value = m->value[i];
-  return 0;
+static uint32_t project_hash(const scw_agg_t *agg, size_t index) {
+  return hash_fields(agg->projects[index].id, NULL, NULL);
 }
 
-/* Builds "len:field" for each non-NULL field into the index scratch buffer. */
-static const char *make_key(struct scw_agg_index *ix, const char *a,
-                            const char *b, const char *c) {
-  const char *fields[] = {a, b, c};
-  size_t need = 1;
-  for (int i = 0; i < 3; i++)
-    if (fields[i] != NULL)
-      need += strlen(fields[i]) + 24;
-  if (need > ix->key_cap) {
-    char *nb = realloc(ix->key_buf, need);
-    if (nb == NULL)
-      return NULL;
-    ix->key_buf = nb;
-    ix->key_cap = need;
-  }
-  size_t off = 0;
-  ix->key_buf[0] = '\0';
-  for (int i = 0; i < 3; i++)
-    if (fields[i] != NULL)
-      off += (size_t)snprintf(ix->key_buf + off, need - off, "%zu:%s",
-                              strlen(fields[i]), fields[i]);
-  return ix->key_buf;
+static uint32_t group_hash(const scw_agg_t *agg, size_t index) {
+  const scw_group_t *g = &agg->groups[index];
+  return hash_fields(agg->projects[g->project].id, g->sku, g->resource_id);
 }
 
 /* Replaces *slot with a copy of name when name is non-NULL and differs. */
@@ -132,71 +129,79 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t size) {
   return 0;
 }
 
-static scw_rc_t find_project(scw_agg_t *agg, const scw_charge_t *c,
-                             size_t *index, scw_error_t *err) {
+static scw_rc_t find_project(scw_agg_t *agg, const char *id, size_t *index,
+                             scw_error_t *err) {
   struct scw_agg_index *ix = agg->index;
-  const char *key = make_key(ix, c->project_id, NULL, NULL);
-  int inserted;
-  if (key == NULL || map_lookup_or_add(&ix->projects, key, agg->n_projects,
-                                       index, &inserted) != 0)
+  if (table_reserve(&ix->projects, agg, project_hash) != 0)
     return scw_fail(err, SCW_ERR_NOMEM, "project table");
-  if (inserted) {
-    if (reserve((void **)&agg->projects, &ix->projects_cap, agg->n_projects,
-                sizeof(scw_project_t)) != 0)
-      return scw_fail(err, SCW_ERR_NOMEM, "project table");
-    scw_project_t *p = &agg->projects[agg->n_projects++];
-    p->id = strdup(c->project_id);
-    p->name = NULL;
-    if (p->id == NULL)
-      return scw_fail(err, SCW_ERR_NOMEM, "project id");
+  size_t slot = project_slot(agg, id, hash_fields(id, NULL, NULL));
+  if (ix->projects.slots[slot] != 0) {
+    *index = ix->projects.slots[slot] - 1;
+    return SCW_OK;
   }
-  if (keep_latest_name(&agg->projects[*index].name, c->project_name) != 0)
-    return scw_fail(err, SCW_ERR_NOMEM, "project name");
+  if (reserve((void **)&agg->projects, &ix->projects_cap, agg->n_projects,
+              sizeof(scw_project_t)) != 0)
+    return scw_fail(err, SCW_ERR_NOMEM, "project table");
+  scw_project_t *p = &agg->projects[agg->n_projects];
+  p->name = NULL;
+  if ((p->id = strdup(id)) == NULL)
+    return scw_fail(err, SCW_ERR_NOMEM, "project id");
+  *index = agg->n_projects++;
+  ix->projects.slots[slot] = *index + 1;
+  ix->projects.used++;
   return SCW_OK;
 }
 
-static scw_rc_t new_group(scw_agg_t *agg, size_t project, const scw_charge_t *c,
-                          scw_error_t *err) {
+/* Appends a group for this charge's key and indexes it at `slot`. */
+static scw_rc_t new_group(scw_agg_t *agg, size_t slot, const scw_charge_t *c,
+                          size_t *index, scw_error_t *err) {
+  size_t project = 0;
+  scw_rc_t rc = find_project(agg, c->project_id, &project, err);
+  if (rc != SCW_OK)
+    return rc;
   if (reserve((void **)&agg->groups, &agg->index->groups_cap, agg->n_groups,
               sizeof(scw_group_t)) != 0)
     return scw_fail(err, SCW_ERR_NOMEM, "group table");
-  scw_group_t *g = &agg->groups[agg->n_groups++];
+  scw_group_t *g = &agg->groups[agg->n_groups];
   memset(g, 0, sizeof(*g));
   g->project = project;
   if (agg->group_by >= SCW_GROUP_SKU && (g->sku = strdup(c->sku)) == NULL)
     return scw_fail(err, SCW_ERR_NOMEM, "group sku");
   if (agg->group_by == SCW_GROUP_RESOURCE &&
-      (g->resource_id = strdup(c->resource_id)) == NULL)
+      (g->resource_id = strdup(c->resource_id)) == NULL) {
+    free(g->sku);
     return scw_fail(err, SCW_ERR_NOMEM, "group resource");
+  }
+  *index = agg->n_groups++;
+  agg->index->groups.slots[slot] = *index + 1;
+  agg->index->groups.used++;
   return SCW_OK;
 }
 
 static scw_rc_t add_to_group(scw_agg_t *agg, const scw_charge_t *c,
                              scw_error_t *err) {
-  size_t project;
-  scw_rc_t rc = find_project(agg, c, &project, err);
-  if (rc != SCW_OK || agg->group_by == SCW_GROUP_ORGANIZATION)
-    return rc;
-
-  struct scw_agg_index *ix = agg->index;
-  const char *key = make_key(
-      ix, c->project_id, agg->group_by >= SCW_GROUP_SKU ? c->sku : NULL,
-      agg->group_by == SCW_GROUP_RESOURCE ? c->resource_id : NULL);
-  size_t index;
-  int inserted;
-  if (key == NULL ||
-      map_lookup_or_add(&ix->groups, key, agg->n_groups, &index, &inserted) != 0)
+  if (agg->group_by == SCW_GROUP_ORGANIZATION)
+    return SCW_OK; /* only the total */
+  if (table_reserve(&agg->index->groups, agg, group_hash) != 0)
     return scw_fail(err, SCW_ERR_NOMEM, "group table");
-  if (inserted && (rc = new_group(agg, project, c, err)) != SCW_OK)
+  const char *sku = agg->group_by >= SCW_GROUP_SKU ? c->sku : NULL;
+  const char *res = agg->group_by == SCW_GROUP_RESOURCE ? c->resource_id : NULL;
+  size_t slot = group_slot(agg, c, hash_fields(c->project_id, sku, res));
+  size_t index = 0;
+  scw_rc_t rc = SCW_OK;
+  if (agg->index->groups.slots[slot] != 0)
+    index = agg->index->groups.slots[slot] - 1;
+  else if ((rc = new_group(agg, slot, c, &index, err)) != SCW_OK)
     return rc;
 
   scw_group_t *g = &agg->groups[index];
   if ((rc = scw_money_add(&g->nanos, c->nanos, err)) != SCW_OK)
     return rc;
   g->charges++;
-  if (agg->group_by == SCW_GROUP_RESOURCE &&
-      keep_latest_name(&g->resource_name, c->resource_name) != 0)
-    return scw_fail(err, SCW_ERR_NOMEM, "resource name");
+  if (keep_latest_name(&agg->projects[g->project].name, c->project_name) != 0 ||
+      (agg->group_by == SCW_GROUP_RESOURCE &&
+       keep_latest_name(&g->resource_name, c->resource_name) != 0))
+    return scw_fail(err, SCW_ERR_NOMEM, "names");
   return SCW_OK;
 }
 
@@ -257,9 +262,8 @@ void scw_agg_free(scw_agg_t *agg) {
   free(agg->projects);
   free(agg->groups);
   if (agg->index != NULL) {
-    map_free(&agg->index->projects);
-    map_free(&agg->index->groups);
-    free(agg->index->key_buf);
+    free(agg->index->projects.slots);
+    free(agg->index->groups.slots);
     free(agg->index);
   }
   free(agg);

@@ -84,21 +84,43 @@ void scw_log_safe(const char *src, char *dst, size_t size) {
     dst[n] = '\0';
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one
+ * (stray continuation byte, overlong form, surrogate, beyond U+10FFFF). */
+static size_t utf8_len(const unsigned char *p) {
+  unsigned c = p[0];
+  if (c < 0x80)
+    return 1;
+  size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || c > 0xF4)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+  if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) ||
+      (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+    return 0;
+  return n;
+}
+
 int scw_meta_safe(const char *src, char *dst, size_t size) {
   size_t n = 0;
   const unsigned char *p = (const unsigned char *)src;
-  for (; *p != '\0' && n + 1 < size; p++)
-    dst[n++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-  int cut = *p != '\0';
-  /* Do not leave half a UTF-8 sequence: drop trailing bytes of a character
-   * whose continuation bytes did not fit. */
-  if (cut && n > 0 && ((unsigned char)*p & 0xC0) == 0x80) {
-    while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
-      n--;
-    if (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0xC0)
-      n--;
+  while (*p != '\0') {
+    size_t len = utf8_len(p);
+    if (len == 0 || *p < 0x20 || *p == 0x7f) {
+      len = 1; /* a control byte or broken UTF-8: one '?' */
+      if (n + 1 >= size)
+        break;
+      dst[n++] = '?';
+    } else {
+      if (n + len >= size)
+        break; /* never split a character */
+      memcpy(dst + n, p, len);
+      n += len;
+    }
+    p += len;
   }
   if (size > 0)
     dst[n] = '\0';
-  return cut;
+  return *p != '\0';
 }

@@ -38,8 +38,8 @@ void scw_name_add_suffix(char *name, size_t size, const char *hash_source);
 void scw_log_safe(const char *src, char *dst, size_t size);
 
 /* Copies src into dst (size bytes) for meta data: control bytes (< 0x20,
- * 0x7f) become '?', UTF-8 is kept, and a cut never splits a character.
- * Returns 1 if src had to be cut. */
+ * 0x7f) and bytes that are not valid UTF-8 become '?', valid UTF-8 is kept,
+ * and a cut never splits a character. Returns 1 if src had to be cut. */
 int scw_meta_safe(const char *src, char *dst, size_t size);
 
 #endif

@@ -71,11 +71,15 @@ static void feed_sample(scw_agg_t *agg) {
   add_ok(agg, ch("p2", "dev", "/compute/a", "r9", "", "EUR", 3500000005));
 }
 
-static void check_totals(const scw_agg_t *agg) {
+static void check_sums(const scw_agg_t *agg) {
   assert_true(agg->total_nanos == INT64_C(13500000015));
   assert_int_equal(agg->charges, 5);
   assert_int_equal(agg->skipped, 0);
   assert_int_equal(agg->n_other_currencies, 0);
+}
+
+static void check_totals(const scw_agg_t *agg) {
+  check_sums(agg);
   assert_int_equal(agg->n_projects, 2);
   assert_string_equal(find_project(agg, "p1")->name, "prod");
   assert_string_equal(find_project(agg, "p2")->name, "dev");
@@ -88,9 +92,11 @@ static void test_group_organization(void **state) {
   assert_int_equal(agg->group_by, SCW_GROUP_ORGANIZATION);
   assert_string_equal(agg->currency, "EUR");
   feed_sample(agg);
-  check_totals(agg);
-  /* The organization total is the only figure: no per-group series. */
+  check_sums(agg);
+  /* The organization total is the only figure: no per-group series, and no
+   * per-project bookkeeping either (it would be thrown away). */
   assert_int_equal(agg->n_groups, 0);
+  assert_int_equal(agg->n_projects, 0);
   scw_agg_free(agg);
 }
 

@@ -219,6 +219,14 @@ static void test_meta_safe(void **state) {
   assert_string_equal(buf, "abcdefghijklm");
   assert_int_equal(scw_meta_safe("abcdefghijklmnopq", buf, sizeof(buf)), 1);
   assert_string_equal(buf, "abcdefghijklmno");
+  /* Broken UTF-8: stray continuation, truncated sequence, overlong '/',
+   * surrogate, beyond U+10FFFF: one '?' per byte. */
+  assert_int_equal(scw_meta_safe("a\x80" "b\xc3", buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "a?b?");
+  assert_int_equal(scw_meta_safe("\xc0\xaf\xed\xa0\x80", buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "?????");
+  assert_int_equal(scw_meta_safe("\xf4\x90\x80\x80\xf0\x9f\x98\x80", buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "????\xf0\x9f\x98\x80");
 }
 
 static void test_log_safe(void **state) {
