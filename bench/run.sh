@@ -289,4 +289,7 @@ fi
 echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 echo "run_seconds: $(( $(date +%s) - T0 ))" >> "$OUT/machine.txt"
 python3 "$BENCH/report.py" "$OUT" "$RESULTS" $([ $QUICK = 1 ] && echo --quick)
+log "read callback with 10,000 series in the real collectd"
+python3 "$BENCH/dispatch.py" >> "$RESULTS" 2>"$OUT/logs/dispatch.log" \
+  || { log "dispatch measurement failed (see $OUT/logs/dispatch.log)"; }
 log "done: $RESULTS"

@@ -39,9 +39,62 @@ typedef struct {
   const char *value;
 } meta_kv_t;
 
+/* Meta data from raw Scaleway strings: never control bytes or broken UTF-8
+ * (they would reach JSON writers and logs), and bounded like everything
+ * else. NULL values are left out. */
+static meta_data_t *build_meta(const meta_kv_t *kv, size_t n) {
+  meta_data_t *md = meta_data_create();
+  for (size_t i = 0; md != NULL && i < n; i++)
+    if (kv[i].value != NULL) {
+      char safe[SCW_META_MAX];
+      scw_meta_safe(kv[i].value, safe, sizeof(safe));
+      meta_data_add_string(md, kv[i].key, safe);
+    }
+  return md;
+}
+
+static void meta_cache_free(scw_org_t *org) {
+  for (size_t i = 0; i < org->n_series_meta; i++)
+    meta_data_destroy(org->series_meta[i]);
+  free(org->series_meta);
+  org->series_meta = NULL;
+  org->n_series_meta = 0;
+  org->meta_generation = 0;
+}
+
+/* Meta data for every series of snap (index n_series: the total). Built
+ * when a new snapshot is first dispatched; dispatch copies meta data, so
+ * the same objects serve every read of that snapshot. */
+static void meta_cache_update(scw_org_t *org, const scw_snapshot_t *snap) {
+  if (org->meta_generation == snap->generation && org->series_meta != NULL)
+    return;
+  meta_cache_free(org);
+  org->series_meta = calloc(snap->n_series + 1, sizeof(*org->series_meta));
+  if (org->series_meta == NULL)
+    return; /* dispatch without meta data rather than not at all */
+  org->n_series_meta = snap->n_series + 1;
+  org->meta_generation = snap->generation;
+  for (size_t i = 0; i < snap->n_series; i++) {
+    const scw_series_t *s = &snap->series[i];
+    meta_kv_t kv[] = {
+        {"project_id", s->project_id},     {"project_name", s->project_name},
+        {"sku", s->sku},                   {"resource_id", s->resource_id},
+        {"resource_name", s->resource_name}, {"currency", snap->currency},
+        {"billing_period", snap->period},
+    };
+    org->series_meta[i] = build_meta(kv, STATIC_ARRAY_SIZE(kv));
+  }
+  meta_kv_t kv[] = {
+      {"organization_id", org->organization_id},
+      {"currency", snap->currency},
+      {"billing_period", snap->period},
+  };
+  org->series_meta[snap->n_series] = build_meta(kv, STATIC_ARRAY_SIZE(kv));
+}
+
 static void submit(const scw_org_t *org, const char *plugin_instance,
                    const char *type, const char *type_instance, value_t value,
-                   const meta_kv_t *meta, size_t n_meta) {
+                   meta_data_t *meta) {
   value_list_t vl = VALUE_LIST_INIT;
   vl.values = &value;
   vl.values_len = 1;
@@ -50,49 +103,27 @@ static void submit(const scw_org_t *org, const char *plugin_instance,
   sstrncpy(vl.plugin_instance, plugin_instance, sizeof(vl.plugin_instance));
   sstrncpy(vl.type, type, sizeof(vl.type));
   sstrncpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
-  if (n_meta > 0 && (vl.meta = meta_data_create()) != NULL)
-    for (size_t i = 0; i < n_meta; i++)
-      if (meta[i].value != NULL) {
-        /* Raw Scaleway strings, but never control bytes (they would reach
-         * JSON writers and logs), and bounded like everything else. */
-        char safe[SCW_META_MAX];
-        scw_meta_safe(meta[i].value, safe, sizeof(safe));
-        meta_data_add_string(vl.meta, meta[i].key, safe);
-      }
+  vl.meta = meta; /* dispatch deep-copies it; the cache keeps ours */
   plugin_dispatch_values(&vl);
-  meta_data_destroy(vl.meta); /* dispatch deep-copies it */
 }
 
 static void submit_gauge(const scw_org_t *org, const char *type,
                          const char *type_instance, double v) {
-  submit(org, "", type, type_instance, (value_t){.gauge = v}, NULL, 0);
+  submit(org, "", type, type_instance, (value_t){.gauge = v}, NULL);
 }
 
-static void submit_costs(const scw_org_t *org, const scw_snapshot_t *snap) {
+static void submit_costs(scw_org_t *org, const scw_snapshot_t *snap) {
+  meta_cache_update(org, snap);
+  meta_data_t **meta = org->series_meta;
   for (size_t i = 0; i < snap->n_series; i++) {
     const scw_series_t *s = &snap->series[i];
-    meta_kv_t meta[] = {
-        {"organization_id", org->organization_id},
-        {"project_id", s->project_id},
-        {"project_name", s->project_name},
-        {"sku", s->sku},
-        {"resource_id", s->resource_id},
-        {"resource_name", s->resource_name},
-        {"currency", snap->currency},
-        {"billing_period", snap->period},
-    };
     submit(org, s->plugin_instance, "currency", s->type_instance,
-           (value_t){.gauge = scw_money_to_double(s->nanos)}, meta,
-           STATIC_ARRAY_SIZE(meta));
+           (value_t){.gauge = scw_money_to_double(s->nanos)},
+           meta ? meta[i] : NULL);
   }
-  meta_kv_t meta[] = {
-      {"organization_id", org->organization_id},
-      {"currency", snap->currency},
-      {"billing_period", snap->period},
-  };
   submit(org, "", "currency", "total",
-         (value_t){.gauge = scw_money_to_double(snap->total_nanos)}, meta,
-         STATIC_ARRAY_SIZE(meta));
+         (value_t){.gauge = scw_money_to_double(snap->total_nanos)},
+         meta ? meta[snap->n_series] : NULL);
 }
 
 /* Costs are only published while they describe this month and are fresh. */
@@ -121,9 +152,9 @@ static int scw_read(user_data_t *ud) {
   submit_gauge(org, "duration", "read_cpu", org->last_read_cpu);
 
   submit(org, "", "http_requests", "",
-         (value_t){.derive = (derive_t)atomic_load(&org->requests)}, NULL, 0);
+         (value_t){.derive = (derive_t)atomic_load(&org->requests)}, NULL);
   submit(org, "", "errors", "",
-         (value_t){.derive = (derive_t)atomic_load(&org->errors)}, NULL, 0);
+         (value_t){.derive = (derive_t)atomic_load(&org->errors)}, NULL);
 
   scw_snapshot_t *snap = scw_slot_acquire(&org->slot);
   if (snap == NULL) {
@@ -164,6 +195,7 @@ static void org_release(void *data) {
       break;
     }
   pthread_mutex_unlock(&orgs_lock);
+  meta_cache_free(org);
   scw_org_free(org);
 }
 

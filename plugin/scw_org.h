@@ -9,6 +9,7 @@
 #define SCW_ORG_H
 
 #include "collectd.h" /* first, as collectd requires */
+#include "utils/metadata/meta_data.h"
 #include "utils_complain.h"
 
 #include <pthread.h>
@@ -54,6 +55,11 @@ typedef struct scw_org {
   atomic_uint_fast64_t requests; /* HTTP requests sent, cumulative */
   atomic_uint_fast64_t errors;   /* failed refreshes, cumulative */
   double last_read_cpu;          /* reader only: CPU s of the last read */
+  /* Reader only: meta data of the current snapshot's series (and, last, of
+   * the total), built once per snapshot instead of once per read. */
+  meta_data_t **series_meta;
+  size_t n_series_meta;
+  uint64_t meta_generation;      /* snapshot generation they belong to */
   c_complain_t refresh_complaint; /* worker only: refresh failures */
   c_complain_t currency_complaint;/* worker only: skipped currencies */
   c_complain_t naming_complaint;  /* worker only: renamed labels */

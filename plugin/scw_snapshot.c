@@ -219,6 +219,7 @@ void scw_snapshot_release(scw_snapshot_t *snap) {
 void scw_slot_init(scw_slot_t *slot) {
   pthread_mutex_init(&slot->lock, NULL);
   slot->current = NULL;
+  slot->published = 0;
 }
 
 void scw_slot_destroy(scw_slot_t *slot) {
@@ -230,6 +231,8 @@ void scw_slot_destroy(scw_slot_t *slot) {
 void scw_slot_publish(scw_slot_t *slot, scw_snapshot_t *snap) {
   pthread_mutex_lock(&slot->lock);
   scw_snapshot_t *old = slot->current;
+  if (snap != NULL)
+    snap->generation = ++slot->published;
   slot->current = snap;
   pthread_mutex_unlock(&slot->lock);
   scw_snapshot_release(old); /* outside the lock: freeing can take a while */

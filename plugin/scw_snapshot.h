@@ -46,6 +46,7 @@ typedef struct {
   int64_t created;  /* Unix seconds when the refresh completed */
   double duration;  /* seconds the refresh took */
   scw_agg_t *agg;   /* owns the strings series point to */
+  uint64_t generation; /* set by scw_slot_publish: 1, 2, ... per slot */
   atomic_int refs;
 } scw_snapshot_t;
 
@@ -59,6 +60,7 @@ void scw_snapshot_release(scw_snapshot_t *snap);
 typedef struct {
   pthread_mutex_t lock;
   scw_snapshot_t *current;
+  uint64_t published; /* snapshots published so far */
 } scw_slot_t;
 
 void scw_slot_init(scw_slot_t *slot);

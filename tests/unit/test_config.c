@@ -407,6 +407,39 @@ static void test_read_dispatches_costs(void **state) {
   assert_non_null(stub_find("", "duration", "snapshot_age"));
 }
 
+static void test_read_meta_follows_new_snapshot(void **state) {
+  (void)state;
+  configure_default();
+  scw_org_t *org = registered_org();
+  char period[8];
+  int64_t now = (int64_t)time(NULL);
+  scw_period_of(now, period, sizeof(period));
+  publish(org, now, period);
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  stub_reset();
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0); /* same snapshot: cached */
+  const stub_dispatched_t *d =
+      stub_find("Prod_site", "currency", "compute-dev1_s-run_par1");
+  assert_string_equal(stub_meta(d, "project_name"), "Prod site");
+
+  /* A new snapshot where the project was renamed: meta data follows. */
+  scw_agg_t *agg = scw_agg_new(SCW_GROUP_SKU, "EUR");
+  scw_charge_t c = {"p-1", "Prod\nrenamed", "/compute/dev1_s/run_par1", "r1",
+                    NULL, "EUR", 7};
+  assert_int_equal(scw_agg_add(agg, &c, NULL), SCW_OK);
+  scw_snapshot_t *snap;
+  assert_int_equal(scw_snapshot_build(agg, SCW_LABEL_ID, &snap, NULL), SCW_OK);
+  snap->created = now;
+  snprintf(snap->period, sizeof(snap->period), "%s", period);
+  scw_slot_publish(&org->slot, snap);
+  stub_reset();
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  d = stub_find("p-1", "currency", "compute-dev1_s-run_par1");
+  assert_non_null(d);
+  assert_string_equal(stub_meta(d, "project_name"), "Prod?renamed");
+  assert_null(stub_find("Prod_site", "currency", "compute-dev1_s-run_par1"));
+}
+
 static void test_read_withholds_stale_costs(void **state) {
   (void)state;
   configure_default();
@@ -473,6 +506,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_secret_key_file_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_secret_key_env, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_dispatches_costs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_meta_follows_new_snapshot, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_withholds_stale_costs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_withholds_last_month, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_without_snapshot, setup, teardown),
