@@ -392,7 +392,7 @@ class Collectd:
     """Writes a config for the plugin plus chosen writers and runs collectd."""
 
     def __init__(self, work, blocks, interval=1, csv=True, graphite_port=None,
-                 json_port=None, raw_plugin_config=None):
+                 json_port=None, raw_plugin_config=None, extra_conf=None):
         self.work = work
         self.plugindir = work.file("plugins")
         os.makedirs(self.plugindir, exist_ok=True)
@@ -424,6 +424,8 @@ class Collectd:
             conf += ["<LoadPlugin write_http>\n  FlushInterval 1\n</LoadPlugin>",
                      "<Plugin write_http>\n  <Node \"it\">\n    URL \"http://127.0.0.1:%d/\"\n"
                      "    Format \"JSON\"\n    StoreRates false\n  </Node>\n</Plugin>" % json_port]
+        if extra_conf:
+            conf += [extra_conf] if isinstance(extra_conf, str) else list(extra_conf)
         conf += ["LoadPlugin scw_finops"]
         body = raw_plugin_config if raw_plugin_config is not None else "\n".join(blocks)
         conf += ["<Plugin scw_finops>\n%s\n</Plugin>" % body]
@@ -489,3 +491,113 @@ def run(tests):
                 print("# " + line)
             print("# work dir kept: %s" % work.path, flush=True)
     sys.exit(1 if failed else 0)
+
+
+# ---- system tests: ports, artifacts, Grafana dashboards ---------------------
+
+def free_port(udp=False):
+    """A port the kernel just handed out on 127.0.0.1 (closed again at once)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def keep_artifact(path, work=None):
+    """Copies a test artifact into the work dir and, when SCW_KEEP_ARTIFACTS
+    names a directory, into that directory. Returns the copies."""
+    copies = []
+    for d in (work.path if work is not None else None, os.environ.get("SCW_KEEP_ARTIFACTS")):
+        if d:
+            os.makedirs(d, exist_ok=True)
+            dest = os.path.join(d, os.path.basename(path))
+            if os.path.abspath(dest) != os.path.abspath(path):
+                shutil.copy(path, dest)
+            copies.append(dest)
+    return copies
+
+
+def dashboard_targets(path):
+    """[(panel title, target dict)] of every non-hidden query of a Grafana
+    dashboard JSON, rows' nested panels included."""
+    with open(path) as fh:
+        dash = json.load(fh)
+    out = []
+
+    def walk(panels):
+        for panel in panels:
+            walk(panel.get("panels", []))
+            for target in panel.get("targets", []):
+                if not target.get("hide"):
+                    out.append((panel.get("title", ""), target))
+    walk(dash.get("panels", []))
+    return dash, out
+
+
+def grafana_substitute(text, values):
+    """Replaces Grafana variables ($name, ${name}, [[name]]) by values[name];
+    fails on any variable left unknown."""
+    import re
+    for name in sorted(values, key=len, reverse=True):
+        for form in ("${%s}" % name, "[[%s]]" % name, "$" + name):
+            text = text.replace(form, str(values[name]))
+    left = re.findall(r"\$\{?[A-Za-z_]\w*|\[\[\w+\]\]", text)
+    assert not left, "unsubstituted Grafana variables %s in %r" % (left, text)
+    return text
+
+
+def month_boundary_history(now, days=35, step=600, refresh_at=1800):
+    """A synthetic month-to-date series crossing at least one month start,
+    shaped like the plugin's output: spend accrues evenly over each UTC day
+    (10 + 1.25 * (day % 7) + 0.01 * month EUR), a refresh lands at minute 30
+    of every hour, points are dispatched every `step` seconds and carry the
+    month-to-date value of the latest refresh of the same month (0 before
+    the first refresh of a month). Returns [(unix ts, value)]."""
+    import datetime as dt
+    utc = dt.timezone.utc
+
+    def daily(day):
+        return 10 + 1.25 * (day.day % 7) + 0.01 * day.month
+
+    def mtd_at(ts):  # month-to-date value published by the refresh at ts
+        t = dt.datetime.fromtimestamp(ts, utc)
+        day = dt.date(t.year, t.month, 1)
+        total = 0.0
+        while day < t.date():
+            total += daily(day)
+            day += dt.timedelta(days=1)
+        return total + daily(t.date()) * (ts % 86400) / 86400
+
+    points = []
+    start = (int(now) - days * 86400) // step * step
+    for ts in range(start, int(now) - 120, step):
+        last_refresh = (ts - refresh_at) // 3600 * 3600 + refresh_at
+        t = dt.datetime.fromtimestamp(ts, utc)
+        month_start = dt.datetime(t.year, t.month, 1, tzinfo=utc).timestamp()
+        points.append((ts, mtd_at(last_refresh) if last_refresh >= month_start else 0.0))
+    return points
+
+
+def daily_spend(points):
+    """{UTC day start ts: the day's spend} as the dashboards define it: the
+    last month-to-date value of the day minus the last one of the day before,
+    or the last value itself on the 1st of a month. The first day of the
+    points (no day before it) is left out."""
+    import datetime as dt
+    last = {}
+    for ts, value in sorted(points):
+        last[ts - ts % 86400] = value
+    out = {}
+    for day, value in last.items():
+        if dt.datetime.fromtimestamp(day, dt.timezone.utc).day == 1:
+            out[day] = value
+        elif day - 86400 in last:
+            out[day] = value - last[day - 86400]
+    return out

@@ -1,3 +1,663 @@
 #!/usr/bin/env python3
-"""Placeholder until written."""
-print("1..0 # SKIP not written yet")
+"""The plugin's cost series through Debian's Graphite: carbon-cache 1.1 stores
+them, whisper-fetch and graphite-web 1.1 read them back.
+
+One scenario, several TAP points. Everything runs on 127.0.0.1 with free
+ports and a private directory; every process is started here and stopped by
+its PID:
+
+  simulator (two organizations) -> collectd (scw_finops + write_graphite)
+    -> carbon-cache (whisper files) -> graphite-web (django runserver)
+
+1. every whisper file (organization total, every project/SKU series of both
+   organizations) holds the simulator's exact month-to-date sum;
+2. graphite-web's render API (format=json) returns the same total, at the
+   10 s archive and through the 1 h rollup;
+3. a PNG of the totals and the top projects renders (kept as an artifact:
+   in the work dir, and in $SCW_KEEP_ARTIFACTS when set);
+4. every query of conf/dashboards/scw_finops-graphite.json runs against
+   graphite-web and returns the expected series and values;
+5. the dashboard's daily-spend query is exact across a month boundary
+   (synthetic month-to-date history written to carbon);
+6. everything stops cleanly.
+
+Month-to-date history for the two organizations (every 3 h since the first of
+the month, computed by the simulator as the plugin would have reported it)
+is written to carbon before the render checks, so the graphs have a shape."""
+
+import concurrent.futures
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+TOP_SRCDIR = os.environ.get("SCW_TOP_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "integration"))
+import harness as h  # noqa: E402
+
+SYS_PYTHON = "/usr/bin/python3"  # graphite-web and carbon are Debian's python3 modules
+CARBON = shutil.which("carbon-cache") or "/usr/bin/carbon-cache"
+WHISPER_FETCH = shutil.which("whisper-fetch") or "/usr/bin/whisper-fetch"
+DASHBOARD = os.path.join(TOP_SRCDIR, "conf", "dashboards", "scw_finops-graphite.json")
+EXACT = 1e-6  # whisper-fetch prints 6 decimals; far below a cent
+HOSTS = {"acme": "acme", "scw.beta": "scw_beta"}  # collectd Host -> Graphite node
+HIST = "hist"  # synthetic host for the month-boundary check
+TOP = 10
+
+
+def missing_packages():
+    missing = [p for p, path in (("graphite-carbon", CARBON), ("python3-whisper", WHISPER_FETCH))
+               if not os.path.exists(path)]
+    probe = subprocess.run([SYS_PYTHON, "-c", "import django, cairocffi, graphite.render"],
+                           capture_output=True) if os.path.exists(SYS_PYTHON) else None
+    if probe is None or probe.returncode != 0:
+        missing.append("graphite-web")
+    if not os.path.exists(h.COLLECTD) or not os.path.exists(
+            os.path.join(h.STOCK_PLUGINS, "write_graphite.so")):
+        missing.append("collectd-core")
+    return missing
+
+
+# ---- carbon-cache -----------------------------------------------------------
+
+class Carbon:
+    def __init__(self, work):
+        self.dir = work.file("carbon")
+        self.whisper = os.path.join(self.dir, "storage", "whisper")
+        for sub in ("conf", "storage/whisper", "log", "run"):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        self.line_port, self.pickle_port, self.query_port = (
+            h.free_port(), h.free_port(), h.free_port())
+        conf = os.path.join(self.dir, "conf")
+        with open(os.path.join(conf, "carbon.conf"), "w") as fh:
+            fh.write("\n".join([
+                "[cache]",
+                "STORAGE_DIR = %s/storage/" % self.dir,
+                "LOCAL_DATA_DIR = %s/" % self.whisper,
+                "CONF_DIR = %s/" % conf,
+                "LOG_DIR = %s/log/" % self.dir,
+                "PID_DIR = %s/run/" % self.dir,
+                "DATABASE = whisper",
+                "USER =",
+                "MAX_CREATES_PER_MINUTE = inf",
+                "MAX_UPDATES_PER_SECOND = inf",
+                "LINE_RECEIVER_INTERFACE = 127.0.0.1",
+                "LINE_RECEIVER_PORT = %d" % self.line_port,
+                "PICKLE_RECEIVER_INTERFACE = 127.0.0.1",
+                "PICKLE_RECEIVER_PORT = %d" % self.pickle_port,
+                "CACHE_QUERY_INTERFACE = 127.0.0.1",
+                "CACHE_QUERY_PORT = %d" % self.query_port,
+                "ENABLE_UDP_LISTENER = False",
+                "LOG_CREATES = True",
+                "WHISPER_AUTOFLUSH = True", ""]))
+        # 10 s points for 6 hours, then hourly for 60 days; the month-to-date
+        # value of an hour is its last point (a sum or an average would be wrong).
+        with open(os.path.join(conf, "storage-schemas.conf"), "w") as fh:
+            fh.write("[collectd]\npattern = ^collectd\\.\nretentions = 10s:6h,1h:60d\n\n"
+                     "[default]\npattern = .*\nretentions = 60s:1d\n")
+        with open(os.path.join(conf, "storage-aggregation.conf"), "w") as fh:
+            fh.write("[collectd]\npattern = ^collectd\\.\nxFilesFactor = 0\n"
+                     "aggregationMethod = last\n")
+        self.out = open(os.path.join(self.dir, "carbon.out"), "w")
+        self.proc = subprocess.Popen(
+            [CARBON, "--config=%s" % os.path.join(conf, "carbon.conf"), "--debug", "start"],
+            stdout=self.out, stderr=subprocess.STDOUT)
+        self._wait_ready("carbon-cache listening")
+
+    def _wait_ready(self, what):
+        try:
+            h.wait_for(self._ready, 60, what)
+        except BaseException:
+            h.stop_pid(self.proc)  # do not leak the server when it never came up
+            self.out.close()
+            raise
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("carbon-cache exited with %s: %s" % (
+                self.proc.returncode, self.log()[-2000:]))
+        return h.port_open(self.line_port) and h.port_open(self.query_port)
+
+    def send(self, lines):
+        with socket.create_connection(("127.0.0.1", self.line_port), timeout=10) as s:
+            s.sendall(("\n".join(lines) + "\n").encode())
+
+    def wsp(self, node, pinst, tinst, type_="currency"):
+        return os.path.join(self.whisper, "collectd", node,
+                            "scw_finops" + ("-" + pinst if pinst else ""),
+                            type_ + ("-" + tinst if tinst else "") + ".wsp")
+
+    def log(self):
+        with open(os.path.join(self.dir, "carbon.out")) as fh:
+            return fh.read()
+
+    def stop(self):
+        took = h.stop_pid(self.proc, timeout=15)
+        self.out.close()
+        return took
+
+
+def whisper_latest(path, since):
+    """(ts, value) of the latest non-None point since `since`, by whisper-fetch."""
+    res = subprocess.run([WHISPER_FETCH, "--from=%d" % since, path], capture_output=True,
+                         text=True, timeout=30)
+    assert res.returncode == 0, "whisper-fetch %s: %s" % (path, res.stderr)
+    latest = None
+    for line in res.stdout.splitlines():
+        ts, value = line.split("\t")
+        if value != "None":
+            latest = (int(ts), float(value))
+    return latest
+
+
+# ---- graphite-web -----------------------------------------------------------
+
+class GraphiteWeb:
+    """graphite-web's Django app under `django-admin runserver` (no Apache):
+    settings from a private module named by GRAPHITE_SETTINGS_MODULE, with an
+    sqlite database and the carbon storage of this test."""
+
+    def __init__(self, work, carbon):
+        self.dir = work.file("graphite-web")
+        os.makedirs(os.path.join(self.dir, "log"), exist_ok=True)
+        with open(os.path.join(self.dir, "scw_test_graphite_settings.py"), "w") as fh:
+            fh.write("\n".join([
+                "SECRET_KEY = 'scw-finops-system-test'",
+                "ALLOWED_HOSTS = ['127.0.0.1']",
+                "TIME_ZONE = 'UTC'",
+                "STORAGE_DIR = %r" % os.path.join(carbon.dir, "storage") + " + '/'",
+                "WHISPER_DIR = %r" % (carbon.whisper + "/"),
+                "INDEX_FILE = %r" % os.path.join(self.dir, "index"),
+                "LOG_DIR = %r" % (os.path.join(self.dir, "log") + "/"),
+                "CARBONLINK_HOSTS = ['127.0.0.1:%d']" % carbon.query_port,
+                "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', "
+                "'NAME': %r}}" % os.path.join(self.dir, "graphite.db"),
+                "DEFAULT_XFILES_FACTOR = 0", ""]))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        self.env.update(PYTHONPATH=self.dir, DJANGO_SETTINGS_MODULE="graphite.settings",
+                        GRAPHITE_SETTINGS_MODULE="scw_test_graphite_settings")
+        res = subprocess.run([SYS_PYTHON, "-m", "django", "migrate", "--run-syncdb",
+                              "--noinput"], env=self.env, capture_output=True, text=True,
+                             timeout=180)
+        assert res.returncode == 0, "graphite-web migrate failed: %s" % res.stderr[-3000:]
+        self.port = h.free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.out = open(os.path.join(self.dir, "runserver.out"), "w")
+        self.proc = subprocess.Popen(
+            [SYS_PYTHON, "-m", "django", "runserver", "--noreload",
+             "127.0.0.1:%d" % self.port], env=self.env, stdout=self.out,
+            stderr=subprocess.STDOUT)
+        self._wait_ready("graphite-web answering")
+
+    def _wait_ready(self, what):
+        try:
+            h.wait_for(self._ready, 60, what)
+        except BaseException:
+            h.stop_pid(self.proc)  # do not leak the server when it never came up
+            self.out.close()
+            raise
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("graphite-web exited with %s: %s" % (
+                self.proc.returncode, self.log()[-3000:]))
+        try:
+            return self.get("/metrics/find", query="*")[0] == 200
+        except (urllib.error.URLError, ConnectionError, socket.timeout):
+            return False
+
+    def get(self, path, **params):
+        url = self.url + path + "?" + urllib.parse.urlencode(params, doseq=True)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type", ""), e.read()
+
+    def render(self, targets, frm, until="now", **params):
+        """{series name: [(ts, value)]} from /render?format=json."""
+        status, ctype, body = self.get("/render", target=targets, format="json",
+                                       **{"from": frm, "until": until}, **params)
+        assert status == 200 and "json" in ctype, "render %s: HTTP %s %s" % (
+            targets, status, body[-1500:].decode(errors="replace"))
+        return {s["target"]: [(ts, v) for v, ts in s["datapoints"]] for s in json.loads(body)}
+
+    def log(self):
+        with open(os.path.join(self.dir, "runserver.out")) as fh:
+            return fh.read()
+
+    def stop(self):
+        took = h.stop_pid(self.proc, timeout=15)
+        self.out.close()
+        return took
+
+
+def last_value(points):
+    values = [v for _, v in points if v is not None]
+    return values[-1] if values else None
+
+
+# ---- the shared scenario ----------------------------------------------------
+
+class State:
+    work = carbon = web = sim = cd = None
+    expected = {}  # collectd host -> {(pinst, tinst): nanos}
+    failed = False
+
+    def stop_all(self):
+        for name in ("cd", "web", "carbon", "sim"):
+            proc = getattr(self, name)
+            if proc is not None:
+                try:
+                    proc.stop()
+                except Exception as e:  # noqa: BLE001 - keep stopping the others
+                    print("# stopping %s: %s" % (name, e))
+                setattr(self, name, None)
+        if self.work is not None:
+            if self.failed:
+                print("# scenario dir kept: %s" % self.work.path)
+            else:
+                self.work.cleanup()
+            self.work = None
+
+
+S = State()
+
+
+def need(*names):
+    for name in names:
+        if getattr(S, name) is None:
+            S.failed = True
+            raise AssertionError("%s is not running (an earlier step failed)" % name)
+
+
+def graphite_path(node, key):
+    pinst, tinst = key
+    return "collectd.%s.scw_finops%s.currency%s" % (
+        node, "-" + pinst if pinst else "", "-" + tinst if tinst else "")
+
+
+def expected_projects():
+    """{'node.project': EUR} over both organizations."""
+    out = {}
+    for host, series in S.expected.items():
+        for (pinst, _), nanos in series.items():
+            if pinst:
+                key = "%s.%s" % (HOSTS[host], pinst)
+                out[key] = out.get(key, 0) + nanos
+    return {k: v / h.NANOS for k, v in out.items()}
+
+
+def expected_skus():
+    out = {}
+    for series in S.expected.values():
+        for (pinst, tinst), nanos in series.items():
+            if pinst:
+                out[tinst] = out.get(tinst, 0) + nanos
+    return {k: v / h.NANOS for k, v in out.items()}
+
+
+def top(values, n):
+    return dict(sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:n])
+
+
+# ---- 1. carbon + whisper ------------------------------------------------------
+
+def test_whisper_files_hold_exact_month_to_date(work):
+    S.work = h.Workdir()
+    try:
+        dataset = h.generate_dataset(S.work.file("dataset.json"))
+        S.dataset = dataset
+        S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
+        S.carbon = Carbon(S.work)
+        S.t0 = int(time.time())
+        S.cd = h.Collectd(S.work, [
+            h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku"),
+            h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2", GroupBy="sku",
+                        Host="scw.beta")],
+            csv=False, graphite_port=S.carbon.line_port).start()
+
+        def walked():
+            done = {}
+            for r in S.sim.charge_requests():
+                org = r["query"]["organization_id"][0]
+                done.setdefault(org, []).append(r)
+            ok = all(any(r["token_out"] is None for r in done.get(o, []))
+                     for o in (h.ORG1, h.ORG2))
+            return done if ok else None
+        by_org = h.wait_for(walked, 30, "complete walks of both organizations")
+        S.expected = {"acme": h.expected_series(dataset, h.ORG1, by_org[h.ORG1][0], "sku"),
+                      "scw.beta": h.expected_series(dataset, h.ORG2, by_org[h.ORG2][0], "sku")}
+        S.request_end = {host: h.window_of(by_org[org][0])[1]
+                         for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2))}
+        want = {}
+        for host, series in S.expected.items():
+            for key, nanos in series.items():
+                want[S.carbon.wsp(HOSTS[host], *key)] = nanos / h.NANOS
+        assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
+        h.wait_for(lambda: all(os.path.exists(p) for p in want), 60,
+                   "%d whisper files" % len(want))
+
+        def check(path):
+            got = h.wait_for(lambda: whisper_latest(path, S.t0 - 20), 30,
+                             "a point in %s" % path, interval=0.5)
+            return path, got
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            results = dict(pool.map(check, sorted(want)))
+        bad = ["%s: %r, want %r" % (p, results[p][1], v) for p, v in want.items()
+               if abs(results[p][1] - v) > EXACT]
+        assert not bad, "%d of %d whisper values differ: %s" % (len(bad), len(want), bad[:5])
+        for p, (ts, _) in results.items():
+            assert ts >= S.t0 - 10, "%s: point at %d predates collectd" % (p, ts)
+        # No cost series beyond the expected ones; self-metrics present.
+        for host, node in HOSTS.items():
+            hostdir = os.path.join(S.carbon.whisper, "collectd", node)
+            found = set()
+            for root, _, files in os.walk(hostdir):
+                found |= {os.path.join(root, f) for f in files if f.startswith("currency")}
+            extra = found - set(want)
+            assert not extra, "unexpected cost series: %s" % sorted(extra)[:5]
+            for type_, tinst in (("duration", "snapshot_age"), ("duration", "refresh"),
+                                 ("errors", ""), ("http_requests", ""),
+                                 ("count", "charges"), ("count", "skipped_charges")):
+                p = S.carbon.wsp(node, "", tinst, type_)
+                h.wait_for(lambda: os.path.exists(p), 20, p)
+        errors = whisper_latest(S.carbon.wsp("acme", "", "", "errors"), S.t0 - 20)
+        assert errors is None or errors[1] == 0, "errors rate %r" % (errors,)
+        print("# %d whisper files exact (organization totals %.2f and %.2f EUR)" % (
+            len(want), S.expected["acme"][("", "total")] / h.NANOS,
+            S.expected["scw.beta"][("", "total")] / h.NANOS))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 2. graphite-web render API -------------------------------------------------
+
+def backfill_lines():
+    """Month-to-date history of both organizations every 3 h since the first of
+    the month (what the plugin would have reported then), plus the synthetic
+    month-boundary host."""
+    import finops_sim
+    ds = finops_sim.Dataset(S.dataset)
+    now = S.t0
+    month_start = dt.datetime.fromtimestamp(now, dt.timezone.utc).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0)
+    lines = []
+    S.backfill = {}
+    for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2)):
+        # Names as the plugin derives them now (same groups, same labels).
+        end = S.request_end[host]
+        exp_now = finops_sim.expected_sums(ds, org, month_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                           end, "sku")
+        groups = [g for g in exp_now["groups"] if g["currency"] == "EUR"]
+        names = {(g["project_id"], g["sku"]): n
+                 for g, n in zip(groups, h.expected_names(groups, "sku"))}
+        t = int(month_start.timestamp()) + 3 * 3600
+        S.backfill[host] = []
+        # Only before the hour collectd writes in: graphite-web lets a point still
+        # in carbon's cache override the whole hourly slot it falls in.
+        while t < now - now % 3600:
+            iso = dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            exp = finops_sim.expected_sums(ds, org, month_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                           iso, "sku")
+            total = exp["currency_totals"].get("EUR", 0) / h.NANOS
+            S.backfill[host].append((t, total))
+            lines.append("%s %.9f %d" % (graphite_path(HOSTS[host], ("", "total")), total, t))
+            for g in exp["groups"]:
+                key = names.get((g["project_id"], g["sku"]))
+                if g["currency"] == "EUR" and key:
+                    lines.append("%s %.9f %d" % (graphite_path(HOSTS[host], key),
+                                                 g["nanos"] / h.NANOS, t))
+            t += 3 * 3600
+    S.history = h.month_boundary_history(now)
+    lines += ["%s %.9f %d" % (graphite_path(HIST, ("", "total")), v, ts)
+              for ts, v in S.history]
+    return lines
+
+
+def test_render_json_total(work):
+    need("carbon", "cd")
+    try:
+        S.web = GraphiteWeb(S.work, S.carbon)
+        lines = backfill_lines()
+        S.carbon.send(lines)
+        print("# wrote %d history points to carbon" % len(lines))
+        for host, node in HOSTS.items():
+            want = S.expected[host][("", "total")] / h.NANOS
+            target = "collectd.%s.scw_finops.currency-total" % node
+            for frm in ("-15min", "-40d"):  # 10 s archive, then the hourly rollup
+                got = h.wait_for(lambda: last_value(
+                    S.web.render(target, frm).get(target, [])), 20, "%s from %s" % (target, frm))
+                assert abs(got - want) <= EXACT, "%s from=%s: %r, want %r" % (
+                    target, frm, got, want)
+        # The history is visible (first backfilled point of acme).
+        if S.backfill["acme"]:
+            ts0, v0 = S.backfill["acme"][0]
+            target = "collectd.acme.scw_finops.currency-total"
+            got = h.wait_for(lambda: dict(S.web.render(target, ts0 - 3600, ts0 + 3600)
+                                          .get(target, [])).get(ts0), 30, "acme history")
+            assert abs(got - v0) <= EXACT, "history point %r, want %r" % (got, v0)
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 3. PNG ---------------------------------------------------------------------
+
+PNG_TARGETS = [
+    "aliasSub(aliasByNode(keepLastValue(collectd.{acme,scw_beta}.scw_finops.currency-total),"
+    " 1), '$', ' (organization total)')",
+    "highestCurrent(aliasSub(groupByNodes(keepLastValue(collectd.{acme,scw_beta}."
+    "scw_finops-*.currency-*), 'sum', 1, 2), 'scw_finops-', ''), 5)",
+]
+
+
+def png_size(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG: %r" % data[:16]
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_render_png_of_totals_and_top_projects(work):
+    need("web")
+    try:
+        month_start = S.t0 - S.t0 % 86400 - (dt.datetime.fromtimestamp(
+            S.t0, dt.timezone.utc).day - 1) * 86400
+        frm = min(month_start, S.t0 - 6 * 3600)
+        series = S.web.render(PNG_TARGETS, frm)
+        assert len(series) == 2 + 5, "PNG would show %s" % sorted(series)
+        status, ctype, body = S.web.get(
+            "/render", target=PNG_TARGETS, format="png", width=1000, height=480,
+            **{"from": frm, "until": "now"},
+            title="Scaleway month-to-date cost: organization totals and top 5 projects",
+            vtitle="EUR", yMin=0, lineWidth=2, bgcolor="white", fgcolor="black",
+            majorGridLineColor="#c0c0c0", minorGridLineColor="#e8e8e8", fontSize=11,
+            colorList="1f77b4,d62728,2ca02c,ff7f0e,9467bd,8c564b,e377c2,7f7f7f",
+            tz="UTC")
+        assert status == 200 and ctype == "image/png", "HTTP %s %s" % (status, ctype)
+        assert png_size(body) == (1000, 480), png_size(body)
+        assert 10000 < len(body) < 2000000, "PNG of %d bytes" % len(body)
+        path = work.file("graphite-month-to-date.png")
+        with open(path, "wb") as fh:
+            fh.write(body)
+        for copy in h.keep_artifact(path, S.work):
+            print("# PNG (%d bytes) kept: %s" % (len(body), copy))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 4. the Grafana dashboard's queries ------------------------------------------
+
+def check_dashboard_target(title, series, frm):
+    """Expected content of each panel (keyed by title)."""
+    names = set(series)
+    last = {k: last_value(v) for k, v in series.items()}
+    totals = {HOSTS[hst]: S.expected[hst][("", "total")] / h.NANOS for hst in HOSTS}
+
+    def close(got, want, what):
+        assert got is not None and abs(got - want) <= EXACT * max(1, len(totals)), \
+            "%s: %r, want %r" % (what, got, want)
+
+    if title == "Month-to-date total":
+        assert names == {"total"}, names
+        close(last["total"], sum(totals.values()), title)
+    elif title == "Month-to-date total per organization":
+        assert names == set(totals), names
+        for node, want in totals.items():
+            close(last[node], want, "%s %s" % (title, node))
+    elif title.startswith("Cost by project"):
+        want = top(expected_projects(), TOP)
+        assert names == set(want), "%s: %s, want %s" % (title, sorted(names), sorted(want))
+        for k, v in want.items():
+            close(last[k], v, "%s %s" % (title, k))
+        assert list(series) == list(want), "not sorted by cost: %s" % list(series)
+    elif title.startswith("Top") and "SKUs" in title:
+        want = top(expected_skus(), TOP)
+        assert names == set(want), "%s: %s, want %s" % (title, sorted(names), sorted(want))
+        for k, v in want.items():
+            close(last[k], v, "%s %s" % (title, k))
+    elif title == "Daily spend per organization":
+        assert names == set(totals), names
+        if frm == "-40d":
+            check_daily_of_backfill(series)
+    elif title == "Snapshot age and refresh duration":
+        assert names == {"%s.duration-%s" % (n, t) for n in totals
+                         for t in ("snapshot_age", "refresh")}, names
+        for k, v in last.items():
+            assert v is not None and 0 <= v < 600, "%s = %r" % (k, v)
+    elif title == "API requests and failed refreshes per hour":
+        assert names == {"%s.%s" % (n, t) for n in totals
+                         for t in ("http_requests", "errors")}, names
+        for k, v in series.items():
+            assert any(x is not None for _, x in v), "%s: no points" % k
+            if k.endswith(".errors"):
+                assert all(x in (None, 0) for _, x in v), "%s: %s" % (k, v)
+    elif title == "Charges in the snapshot":
+        assert names == {"%s.count-%s" % (n, t) for n in totals
+                         for t in ("charges", "skipped_charges")}, names
+        for n in totals:
+            assert last["%s.count-charges" % n] > 0
+    else:
+        raise AssertionError("panel %r has no expectation in this test" % title)
+
+
+def check_daily_of_backfill(series):
+    """Daily spend of acme from its history: each full day is the change of
+    the last 3-hourly value, today the live value minus yesterday's last."""
+    history = list(S.backfill["acme"]) + [(S.t0, S.expected["acme"][("", "total")] / h.NANOS)]
+    want = h.daily_spend(history)
+    got = {ts: v for ts, v in series["acme"] if v is not None}
+    first_day = min(ts - ts % 86400 for ts, _ in history)
+    # The first day of data has no day before it: no bar (even on the 1st).
+    want.pop(first_day, None)
+    assert set(got) == set(want), "daily days %s, want %s" % (sorted(got), sorted(want))
+    for day, v in want.items():
+        assert abs(got[day] - v) <= EXACT * 10, "daily %s: %r, want %r" % (day, got[day], v)
+
+
+def test_dashboard_queries(work):
+    need("web")
+    try:
+        dash, targets = h.dashboard_targets(DASHBOARD)
+        assert len(targets) >= 8, "only %d targets" % len(targets)
+        variables = {v["name"] for v in dash["templating"]["list"]}
+        assert {"datasource", "prefix", "host", "top"} <= variables, variables
+        # The host variable's query lists both organizations.
+        hostvar = next(v for v in dash["templating"]["list"] if v["name"] == "host")
+        query = h.grafana_substitute(hostvar["query"], {"prefix": "collectd"})
+        status, _, body = S.web.get("/metrics/find", query=query)
+        found = {n["text"] for n in json.loads(body)}
+        assert set(HOSTS.values()) <= found, "host variable lists %s" % found
+        values = {"prefix": "collectd", "host": "{%s}" % ",".join(sorted(HOSTS.values())),
+                  "top": TOP}
+        for panel in dash["panels"]:
+            if panel["type"] != "row":
+                assert panel["datasource"] == {"type": "graphite", "uid": "${datasource}"}, \
+                    panel["title"]
+        for title, target in targets:
+            query = h.grafana_substitute(target["target"], values)
+            title = h.grafana_substitute(title, values)
+            for frm in ("-15min", "-40d"):
+                if title.startswith(("Snapshot", "API", "Charges")) and frm == "-40d":
+                    continue  # health panels: recent data only
+                series = h.wait_for(lambda: S.web.render(query, frm) or None, 20,
+                                    "%s from %s" % (title, frm))
+                check_dashboard_target(title, series, frm)
+        print("# %d dashboard queries checked against graphite-web" % len(targets))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 5. daily spend across a month boundary ------------------------------------
+
+def test_daily_spend_across_month_boundary(work):
+    need("web")
+    try:
+        _, targets = h.dashboard_targets(DASHBOARD)
+        target = next(t["target"] for title, t in targets if title.startswith("Daily spend"))
+        query = h.grafana_substitute(target, {"prefix": "collectd", "host": HIST, "top": TOP})
+        want = h.daily_spend(S.history)
+        first_day = min(ts - ts % 86400 for ts, _ in S.history)
+        want.pop(first_day, None)
+        firsts = [d for d in want if dt.datetime.fromtimestamp(d, dt.timezone.utc).day == 1]
+        assert firsts, "the history must contain a first of the month"
+
+        def got():
+            series = S.web.render(query, "-40d").get(HIST, [])
+            values = {ts: v for ts, v in series if v is not None}
+            return values if set(values) == set(want) else None
+        values = h.wait_for(got, 30, "daily spend of %d days" % len(want))
+        for day, v in want.items():
+            assert abs(values[day] - v) <= EXACT * 10, "%s: %r, want %r" % (
+                dt.datetime.fromtimestamp(day, dt.timezone.utc).date(), values[day], v)
+        for d in firsts:
+            assert values[d] > 0, "the 1st must show the new month's first day"
+        print("# daily spend exact for %d days, including %s" % (len(want), ", ".join(
+            str(dt.datetime.fromtimestamp(d, dt.timezone.utc).date()) for d in firsts)))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 6. stop ---------------------------------------------------------------------
+
+def test_everything_stops(work):
+    need("cd", "carbon", "web")
+    assert S.cd.alive(), "collectd died: %s" % S.cd.log()[-2000:]
+    took = S.cd.stop()
+    S.cd = None
+    assert took < 10, "collectd took %.1fs to stop" % took
+    for name in ("web", "carbon"):
+        took = getattr(S, name).stop()
+        setattr(S, name, None)
+        assert took < 15, "%s took %.1fs to stop" % (name, took)
+
+
+if __name__ == "__main__":
+    missing = missing_packages()
+    if missing:
+        print("1..0 # SKIP not installed: %s (sh scripts/deps.sh installs them)" %
+              ", ".join(missing))
+        sys.exit(0)
+    try:
+        h.run([
+            test_whisper_files_hold_exact_month_to_date,
+            test_render_json_total,
+            test_render_png_of_totals_and_top_projects,
+            test_dashboard_queries,
+            test_daily_spend_across_month_boundary,
+            test_everything_stops,
+        ])
+    finally:
+        S.stop_all()

@@ -1,3 +1,497 @@
 #!/usr/bin/env python3
-"""Placeholder until written."""
-print("1..0 # SKIP not written yet")
+"""The plugin's series through collectd's network plugin into Debian's
+InfluxDB 1.x (its collectd input), read back with `influx -execute`.
+
+One scenario, several TAP points. Everything runs on 127.0.0.1 with free
+ports and a private directory; every process is started here and stopped by
+its PID:
+
+  simulator (two organizations) -> collectd (scw_finops + network)
+    -> influxd [[collectd]] input (typesdb: stock types.db + scw_finops.types.db)
+
+1. every expected series (organization total, every project/SKU series of
+   both organizations) is in measurement scw_finops_value with the right tags
+   (host, instance, type, type_instance) and the simulator's exact value;
+   the self-metrics are there too;
+2. every query of conf/dashboards/scw_finops-influxdb.json runs (Grafana's
+   variables substituted) and returns the expected series and values;
+3. the dashboard's daily-spend query is exact across a month boundary
+   (synthetic month-to-date history written over InfluxDB's HTTP API);
+4. everything stops cleanly."""
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+TOP_SRCDIR = os.environ.get("SCW_TOP_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "integration"))
+import harness as h  # noqa: E402
+
+INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
+INFLUX = shutil.which("influx") or "/usr/bin/influx"
+DASHBOARD = os.path.join(TOP_SRCDIR, "conf", "dashboards", "scw_finops-influxdb.json")
+TYPES = os.path.join(TOP_SRCDIR, "conf", "scw_finops.types.db")
+EXACT = 1e-6  # far below a cent; the network protocol carries the double as is
+HOSTS = ("acme", "scw.beta")
+HIST = "hist"
+TOP = 10
+
+
+def missing_packages():
+    missing = [p for p, path in (("influxdb", INFLUXD), ("influxdb-client", INFLUX))
+               if not os.path.exists(path)]
+    if not os.path.exists(h.COLLECTD) or not os.path.exists(
+            os.path.join(h.STOCK_PLUGINS, "network.so")):
+        missing.append("collectd-core")
+    return missing
+
+
+class Influxd:
+    def __init__(self, work):
+        self.dir = work.file("influxdb")
+        typesdb = os.path.join(self.dir, "typesdb")
+        os.makedirs(typesdb)
+        # A directory: influxd loads every file in it.
+        shutil.copy(h.TYPES_DB, typesdb)
+        shutil.copy(TYPES, typesdb)
+        self.http_port, self.rpc_port = h.free_port(), h.free_port()
+        self.collectd_port = h.free_port(udp=True)
+        conf = os.path.join(self.dir, "influxdb.conf")
+        with open(conf, "w") as fh:
+            fh.write("\n".join([
+                "reporting-disabled = true",
+                'bind-address = "127.0.0.1:%d"' % self.rpc_port,
+                "[meta]", '  dir = "%s/meta"' % self.dir,
+                "[data]", '  dir = "%s/data"' % self.dir, '  wal-dir = "%s/wal"' % self.dir,
+                "[http]", '  bind-address = "127.0.0.1:%d"' % self.http_port,
+                "  log-enabled = false",
+                "[ifql]", "  enabled = false",
+                "[monitor]", "  store-enabled = false",
+                "[[collectd]]", "  enabled = true",
+                '  bind-address = "127.0.0.1:%d"' % self.collectd_port,
+                '  database = "collectd"',
+                '  typesdb = "%s"' % typesdb,
+                "  batch-size = 1",
+                '  batch-timeout = "1s"', ""]))
+        self.url = "http://127.0.0.1:%d" % self.http_port
+        self.out = open(os.path.join(self.dir, "influxd.log"), "w")
+        self.proc = subprocess.Popen([INFLUXD, "-config", conf], stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        self._wait_ready("influxd answering /ping")
+        # The collectd input creates it too, but only with its first batch.
+        req = urllib.request.Request(self.url + "/query?q=CREATE%20DATABASE%20collectd",
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 200, resp.status
+
+    def _wait_ready(self, what):
+        try:
+            h.wait_for(self._ready, 60, what)
+        except BaseException:
+            h.stop_pid(self.proc)  # do not leak the server when it never came up
+            self.out.close()
+            raise
+
+    def _ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("influxd exited with %s: %s" % (
+                self.proc.returncode, self.log()[-2000:]))
+        try:
+            with urllib.request.urlopen(self.url + "/ping", timeout=2) as resp:
+                return resp.status == 204
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return False
+
+    def query(self, q):
+        """`influx -execute` with JSON output: [series dict] of the first
+        statement (name, tags, columns, values); epoch seconds."""
+        res = subprocess.run([INFLUX, "-host", "127.0.0.1", "-port", str(self.http_port),
+                              "-database", "collectd", "-precision", "s", "-format", "json",
+                              "-execute", q], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0 and "ERR" not in res.stdout[:10], \
+            "influx -execute %r: %s %s" % (q, res.stdout[-1000:], res.stderr[-1000:])
+        # The CLI prints one "results" entry per chunk (often one per series).
+        series = []
+        for result in json.loads(res.stdout)["results"]:
+            assert "error" not in result, "%r: %s" % (q, result["error"])
+            series += result.get("series", [])
+        return series
+
+    def write(self, lines):
+        req = urllib.request.Request(self.url + "/write?db=collectd&precision=s",
+                                     data="\n".join(lines).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 204, resp.status
+
+    def log(self):
+        with open(os.path.join(self.dir, "influxd.log")) as fh:
+            return fh.read()
+
+    def stats(self):
+        series = self.query("SHOW STATS FOR 'collectd'")
+        return dict(zip(series[0]["columns"], series[0]["values"][0])) if series else {}
+
+    def quiesce(self, timeout=20):
+        """Waits until the collectd input has written every point it read and
+        read nothing new between two polls. influxd 1.x can deadlock when
+        SIGTERM meets points still in its collectd batcher (influxdb#8780)."""
+        previous = [None]
+
+        def idle():
+            st = self.stats()
+            done = st.get("pointsRx") == st.get("pointsTx") and st == previous[0]
+            previous[0] = st
+            return done
+        h.wait_for(idle, timeout, "influxd's collectd input to go idle", interval=0.3)
+
+    def stop(self):
+        # influxd gives up a stuck clean shutdown after 30 s by itself.
+        took = h.stop_pid(self.proc, timeout=40)
+        self.out.close()
+        return took
+
+
+def rows(series):
+    """[(tags, {column: value})] of every row."""
+    out = []
+    for s in series:
+        for values in s.get("values", []):
+            out.append((s.get("tags", {}), dict(zip(s["columns"], values))))
+    return out
+
+
+def eventually(check, timeout, what):
+    """Re-runs check() until it stops raising AssertionError (bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError as e:
+            if time.monotonic() > deadline:
+                raise AssertionError("%s: %s (still failing after %ss)" % (what, e, timeout))
+        time.sleep(0.3)
+
+
+class State:
+    work = influx = sim = cd = None
+    expected = {}
+    failed = False
+
+    def stop_all(self):
+        for name in ("cd", "influx", "sim"):
+            proc = getattr(self, name)
+            if proc is not None:
+                try:
+                    if name == "influx":
+                        proc.quiesce()
+                    proc.stop()
+                except Exception as e:  # noqa: BLE001 - keep stopping the others
+                    print("# stopping %s: %s" % (name, e))
+                    if name == "influx":
+                        proc.stop()
+                setattr(self, name, None)
+        if self.work is not None:
+            if self.failed:
+                print("# scenario dir kept: %s" % self.work.path)
+            else:
+                self.work.cleanup()
+            self.work = None
+
+
+S = State()
+
+
+def need(*names):
+    for name in names:
+        if getattr(S, name) is None:
+            S.failed = True
+            raise AssertionError("%s is not running (an earlier step failed)" % name)
+
+
+# ---- 1. exact values and tags -------------------------------------------------
+
+def cost_series(since):
+    """{(host, instance, type_instance): (tags, value)} of currency series."""
+    series = S.influx.query(
+        "SELECT last(\"value\") FROM \"scw_finops_value\" WHERE \"type\" = 'currency' AND "
+        "time > %ds GROUP BY *" % since)
+    out = {}
+    for tags, row in rows(series):
+        out[(tags.get("host", ""), tags.get("instance", ""), tags.get("type_instance", ""))] = (
+            tags, row["last"])
+    return out
+
+
+def test_exact_values_and_tags(work):
+    S.work = h.Workdir()
+    try:
+        dataset = h.generate_dataset(S.work.file("dataset.json"))
+        S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
+        S.influx = Influxd(S.work)
+        S.t0 = int(time.time())
+        S.cd = h.Collectd(
+            S.work, [h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku"),
+                     h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2",
+                                 GroupBy="sku", Host="scw.beta")],
+            csv=False, extra_conf="LoadPlugin network\n<Plugin network>\n  Server "
+            "\"127.0.0.1\" \"%d\"\n</Plugin>" % S.influx.collectd_port)
+        shutil.copy(os.path.join(h.STOCK_PLUGINS, "network.so"), S.cd.plugindir)
+        S.cd.start()
+
+        def walked():
+            done = {}
+            for r in S.sim.charge_requests():
+                done.setdefault(r["query"]["organization_id"][0], []).append(r)
+            ok = all(any(r["token_out"] is None for r in done.get(o, []))
+                     for o in (h.ORG1, h.ORG2))
+            return done if ok else None
+        by_org = h.wait_for(walked, 30, "complete walks of both organizations")
+        S.expected = {"acme": h.expected_series(dataset, h.ORG1, by_org[h.ORG1][0], "sku"),
+                      "scw.beta": h.expected_series(dataset, h.ORG2, by_org[h.ORG2][0], "sku")}
+        want = {(host, pinst, tinst): nanos / h.NANOS
+                for host, series in S.expected.items()
+                for (pinst, tinst), nanos in series.items()}
+        assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
+        got = h.wait_for(lambda: (lambda g: g if set(want) <= set(g) else None)(
+            cost_series(S.t0 - 60)), 60, "%d series in InfluxDB" % len(want), interval=0.5)
+        extra = set(got) - set(want)
+        assert not extra, "unexpected cost series: %s" % sorted(extra)[:5]
+        bad = []
+        for key, value in want.items():
+            tags, stored = got[key]
+            host, pinst, tinst = key
+            # Tags exactly: an empty plugin_instance is no tag at all.
+            want_tags = {"host": host, "type": "currency", "type_instance": tinst}
+            if pinst:
+                want_tags["instance"] = pinst
+            present = {k: v for k, v in tags.items() if v != ""}
+            if present != want_tags or abs(stored - value) > EXACT:
+                bad.append("%s: %r %r, want %r %r" % (key, present, stored, want_tags, value))
+        assert not bad, "%d of %d series wrong: %s" % (len(bad), len(want), bad[:5])
+        # Self-metrics: raw DERIVE counters, duration in scw_finops_seconds.
+        selfm = {(t.get("host"), t.get("type"), t.get("type_instance", "")): r["last"]
+                 for t, r in rows(S.influx.query(
+                     "SELECT last(\"value\") FROM \"scw_finops_value\", \"scw_finops_seconds\" "
+                     "WHERE \"type\" != 'currency' AND time > %ds GROUP BY *" % (S.t0 - 60)))}
+        for host in HOSTS:
+            assert selfm.get((host, "http_requests", "")) >= 1, selfm
+            assert selfm.get((host, "errors", "")) == 0, selfm
+            assert selfm.get((host, "count", "charges")) > 0, selfm
+            assert (host, "count", "skipped_charges") in selfm, selfm
+            assert 0 <= selfm.get((host, "duration", "snapshot_age")) < 600, selfm
+            assert selfm.get((host, "duration", "refresh")) >= 0, selfm
+        print("# %d series exact with their tags (organization totals %.2f and %.2f EUR)" % (
+            len(want), want[("acme", "", "total")], want[("scw.beta", "", "total")]))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 2. the Grafana dashboard's queries ------------------------------------------
+
+def totals():
+    return {host: S.expected[host][("", "total")] / h.NANOS for host in HOSTS}
+
+
+def projects():
+    out = {}
+    for host, series in S.expected.items():
+        for (pinst, _), nanos in series.items():
+            if pinst:
+                out[(host, pinst)] = out.get((host, pinst), 0) + nanos
+    return {k: v / h.NANOS for k, v in out.items()}
+
+
+def skus():
+    out = {}
+    for series in S.expected.values():
+        for (pinst, tinst), nanos in series.items():
+            if pinst:
+                out[tinst] = out.get(tinst, 0) + nanos
+    return {k: v / h.NANOS for k, v in out.items()}
+
+
+def top(values, n):
+    return dict(sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:n])
+
+
+def last_by(series, *tag_keys):
+    """{tag values: last non-null value of the first value column}."""
+    out = {}
+    for s in series:
+        col = s["columns"][1]
+        vals = [dict(zip(s["columns"], v))[col] for v in s.get("values", [])]
+        vals = [v for v in vals if v is not None]
+        key = tuple(s.get("tags", {}).get(k, "") for k in tag_keys)
+        out[key] = vals[-1] if vals else None
+    return out
+
+
+def close(got, want, what):
+    assert got is not None and abs(got - want) <= EXACT * 4, "%s: %r, want %r" % (
+        what, got, want)
+
+
+def check_panel(title, series, long_range):
+    if title == "Month-to-date total":
+        close(last_by(series)[()], sum(totals().values()), title)
+    elif title == "Month-to-date total per organization":
+        got = last_by(series, "host")
+        assert set(got) == {(x,) for x in HOSTS}, got
+        for host, want in totals().items():
+            close(got[(host,)], want, "%s %s" % (title, host))
+    elif title == "Cost by project":
+        got = last_by(series, "host", "instance")
+        want = projects()
+        assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
+        for k, v in want.items():
+            close(got[k], v, "%s %s" % (title, k))
+    elif title.startswith("Top") and "projects per organization" in title:
+        got = {}
+        for tags, row in rows(series):
+            got[(tags.get("host"), row.get("instance"))] = row.get("top")
+        want = {}
+        for host in HOSTS:
+            want.update(top({k: v for k, v in projects().items() if k[0] == host}, TOP))
+        assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
+        for k, v in want.items():
+            close(got[k], v, "%s %s" % (title, k))
+    elif title.startswith("Top") and "SKUs" in title:
+        got = {row.get("type_instance"): row.get("top") for _, row in rows(series)}
+        want = top(skus(), TOP)
+        assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
+        for k, v in want.items():
+            close(got[k], v, "%s %s" % (title, k))
+    elif title == "Daily spend per organization":
+        got = last_by(series, "host")
+        assert set(got) == {(x,) for x in HOSTS}, got
+        for k, v in got.items():
+            # Only this run's points, whose value does not change: no spend today.
+            close(v, 0.0, "%s %s" % (title, k))
+    elif title == "Snapshot age and refresh duration":
+        got = last_by(series, "host", "type_instance")
+        assert set(got) == {(x, t) for x in HOSTS for t in ("snapshot_age", "refresh")}, got
+        for k, v in got.items():
+            assert v is not None and 0 <= v < 600, "%s = %r" % (k, v)
+    elif title == "API requests and failed refreshes per hour":
+        got = last_by(series, "host", "type")
+        assert set(got) == {(x, t) for x in HOSTS for t in ("http_requests", "errors")}, got
+        for k, v in got.items():
+            assert v is not None and v >= 0, "%s = %r" % (k, v)
+            if k[1] == "errors":
+                assert v == 0, "%s = %r" % (k, v)
+    elif title == "Charges in the snapshot":
+        got = last_by(series, "host", "type_instance")
+        assert set(got) == {(x, t) for x in HOSTS for t in ("charges", "skipped_charges")}, got
+        for x in HOSTS:
+            assert got[(x, "charges")] > 0
+    else:
+        raise AssertionError("panel %r has no expectation in this test" % title)
+
+
+def test_dashboard_queries(work):
+    need("influx", "cd")
+    try:
+        dash, targets = h.dashboard_targets(DASHBOARD)
+        assert len(targets) >= 9, "only %d targets" % len(targets)
+        variables = {v["name"]: v for v in dash["templating"]["list"]}
+        assert {"datasource", "host", "top"} <= set(variables), variables
+        hosts = {row["value"] for _, row in rows(S.influx.query(variables["host"]["query"]))}
+        assert set(HOSTS) <= hosts, "host variable lists %s" % hosts
+        for panel in dash["panels"]:
+            if panel["type"] != "row":
+                assert panel["datasource"] == {"type": "influxdb", "uid": "${datasource}"}, \
+                    panel["title"]
+        # Grafana renders a multi-value variable inside /^$host$/ as a regex group.
+        host_regex = "(%s)" % "|".join(x.replace(".", "\\.") for x in HOSTS)
+        for title, target in targets:
+            assert target.get("rawQuery") is True, title
+            for long_range in (False, True):
+                if long_range and title.startswith(("Snapshot", "API", "Charges")):
+                    continue  # health panels: this run's few seconds only
+                values = {"host": host_regex, "top": TOP,
+                          "timeFilter": "time > now() - %s" % ("40d" if long_range else "15m"),
+                          "__interval": "1h" if long_range else "5s"}
+                query = h.grafana_substitute(target["query"], values)
+                name = h.grafana_substitute(title, values)
+                eventually(lambda: check_panel(name, S.influx.query(query), long_range), 20,
+                           "%s (%s)" % (name, values["timeFilter"]))
+        print("# %d dashboard queries checked against InfluxDB" % len(targets))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 3. daily spend across a month boundary ------------------------------------
+
+def test_daily_spend_across_month_boundary(work):
+    need("influx")
+    try:
+        history = h.month_boundary_history(time.time())
+        S.influx.write(["scw_finops_value,host=%s,type=currency,type_instance=total "
+                        "value=%r %d" % (HIST, v, ts) for ts, v in history])
+        _, targets = h.dashboard_targets(DASHBOARD)
+        target = next(t["query"] for title, t in targets if title.startswith("Daily spend"))
+        query = h.grafana_substitute(target, {"host": HIST, "top": TOP,
+                                              "timeFilter": "time > now() - 40d",
+                                              "__interval": "1h"})
+        want = h.daily_spend(history)
+        firsts = [d for d in want if dt.datetime.fromtimestamp(d, dt.timezone.utc).day == 1]
+        assert firsts, "the history must contain a first of the month"
+
+        def check():
+            series = S.influx.query(query)
+            got = {row["time"]: row["spend"] for _, row in rows(series)}
+            missing = set(want) - set(got)
+            assert not missing, "days missing: %s" % sorted(missing)
+            for day, v in want.items():
+                assert abs(got[day] - v) <= EXACT * 10, "%s: %r, want %r" % (
+                    dt.datetime.fromtimestamp(day, dt.timezone.utc).date(), got[day], v)
+            return got
+        got = eventually(check, 20, "daily spend")
+        for d in firsts:
+            assert got[d] > 0, "the 1st must show the new month's first day"
+        print("# daily spend exact for %d days, including %s" % (len(want), ", ".join(
+            str(dt.datetime.fromtimestamp(d, dt.timezone.utc).date()) for d in firsts)))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 4. stop ---------------------------------------------------------------------
+
+def test_everything_stops(work):
+    need("cd", "influx")
+    assert S.cd.alive(), "collectd died: %s" % S.cd.log()[-2000:]
+    took = S.cd.stop()
+    S.cd = None
+    assert took < 10, "collectd took %.1fs to stop" % took
+    S.influx.quiesce()
+    took = S.influx.stop()
+    S.influx = None
+    assert took < 35, "influxd took %.1fs to stop" % took
+    print("# collectd and influxd stopped (influxd in %.1fs)" % took)
+
+
+if __name__ == "__main__":
+    missing = missing_packages()
+    if missing:
+        print("1..0 # SKIP not installed: %s (sh scripts/deps.sh installs them)" %
+              ", ".join(missing))
+        sys.exit(0)
+    try:
+        h.run([
+            test_exact_values_and_tags,
+            test_dashboard_queries,
+            test_daily_spend_across_month_boundary,
+            test_everything_stops,
+        ])
+    finally:
+        S.stop_all()
