@@ -762,6 +762,7 @@ class FaultTest(ApiTestCase):
 class RequestLogTest(ApiTestCase):
     def test_log_entries(self):
         params = window(MONTH_START, MONTH_END, page_size="10")
+        before = time.time()
         page = self.api.charges(params).json()
         token = page["next_page_token"]
         self.api.charges(params + [("page_token", token)])
@@ -769,6 +770,9 @@ class RequestLogTest(ApiTestCase):
         self.api.request("GET", "/billing/v2beta1/other", "sim-secret-key")
         log = self.api.log()
         self.assertEqual([e["seq"] for e in log], [1, 2, 3, 4])
+        # "received": wall-clock time the request arrived (for retry timing).
+        received = log[0].pop("received")
+        self.assertTrue(before <= received <= time.time(), received)
         self.assertEqual(log[0], {
             "seq": 1, "path": sim.CHARGES_PATH, "query": {k: [v] for k, v in params},
             "auth_ok": True, "status": 200, "page": 1, "fault": None, "charges": 10,
