@@ -6,7 +6,8 @@
  *  - any other byte (space, '.', ':', control, non-ASCII) becomes '_', and a
  *    run of such bytes becomes a single '_';
  *  - a name longer than collectd's 127 bytes is cut and ends in '-' plus 8 hex
- *    digits of a hash of the full raw value, so two long names never merge.
+ *    digits of a hash of the full raw value, so two long names never merge;
+ *  - (scw_snapshot.c) a label left empty becomes "unknown-" + that hash.
  * So "/compute/dev1_s/run_par1" -> "compute-dev1_s-run_par1". Raw values
  * travel unchanged in meta data. */
 #ifndef SCW_NAMING_H

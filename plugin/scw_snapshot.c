@@ -7,15 +7,30 @@
  * raw key on every member, so no series silently absorbs another. */
 #include "scw_snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The cleaned raw value, or "unknown-<hash of raw>" when nothing of it
+ * survives cleaning (an id of "/" or "???"): an empty plugin_instance would
+ * be the organization's own namespace, where the total lives. */
+static char *clean_or_placeholder(const char *raw) {
+  char *clean = scw_name_clean(raw);
+  if (clean == NULL || clean[0] != '\0')
+    return clean;
+  free(clean);
+  char *placeholder = malloc(sizeof("unknown-") + 8);
+  if (placeholder != NULL)
+    snprintf(placeholder, sizeof("unknown-") + 8, "unknown-%08x", scw_hash32(raw));
+  return placeholder;
+}
 
 static char *label_of(const char *name, const char *id) {
   char *clean = name != NULL ? scw_name_clean(name) : NULL;
   if (clean != NULL && clean[0] != '\0')
     return clean;
   free(clean);
-  return scw_name_clean(id);
+  return clean_or_placeholder(id);
 }
 
 /* Labels live at base + i * stride (so they can sit inside structs); items
@@ -102,7 +117,7 @@ static scw_rc_t name_group(const scw_agg_t *agg, const scw_group_t *g,
     *raw_key = strdup("");
     return *raw_key ? SCW_OK : SCW_ERR_NOMEM;
   }
-  char *sku = scw_name_clean(g->sku);
+  char *sku = clean_or_placeholder(g->sku);
   char *res = agg->group_by == SCW_GROUP_RESOURCE
                   ? label_of(g->resource_name, g->resource_id)
                   : NULL;
@@ -114,7 +129,7 @@ static scw_rc_t name_group(const scw_agg_t *agg, const scw_group_t *g,
     strcpy(clean, sku);
     strcpy(*raw_key, g->sku);
     if (g->resource_id != NULL) {
-      strcat(strcat(clean, "-"), res[0] != '\0' ? res : "unknown");
+      strcat(strcat(clean, "-"), res);
       strcat(strcat(*raw_key, "\x1f"), g->resource_id);
     }
     *renamed += (size_t)scw_name_fit(clean, *raw_key, out, SCW_NAME_SIZE);

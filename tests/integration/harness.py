@@ -187,6 +187,10 @@ def with_suffix(name, key):
     return name[:127 - 9] + suffix if len(name) + 9 > 127 else name + suffix
 
 
+def clean_or_placeholder(raw):
+    return clean(raw) or "unknown-%08x" % fnv1a(raw)
+
+
 def uniquify(labels, keys, groups=None):
     seen = {}
     for i, label in enumerate(labels):
@@ -210,19 +214,19 @@ def expected_names(groups, group_by, label_mode="name"):
     for pid in pids:
         name = projects[pid] if label_mode == "name" else None
         label = clean(name) if name else ""
-        plabels.append(fit(label or clean(pid), pid))
+        plabels.append(fit(label or clean_or_placeholder(pid), pid))
     plabels = dict(zip(pids, uniquify(plabels, pids)))
     tis, keys, owners = [], [], []
     for g in groups:
         if group_by == "project":
             ti, key = "", ""
         elif group_by == "sku":
-            ti, key = fit(clean(g["sku"]), g["sku"]), g["sku"]
+            ti, key = fit(clean_or_placeholder(g["sku"]), g["sku"]), g["sku"]
         else:
             rlabel = clean(g["resource_name"]) if g.get("resource_name") else ""
-            rlabel = rlabel or clean(g["resource_id"] or "") or "unknown"
+            rlabel = rlabel or clean_or_placeholder(g["resource_id"] or "")
             key = g["sku"] + "\x1f" + g["resource_id"]
-            ti = fit(clean(g["sku"]) + "-" + rlabel, key)
+            ti = fit(clean_or_placeholder(g["sku"]) + "-" + rlabel, key)
         tis.append(ti)
         keys.append(key)
         owners.append(g["project_id"])

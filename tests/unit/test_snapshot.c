@@ -165,7 +165,10 @@ static void test_resource_labels(void **state) {
   se = find(s, "prod", "object-storage-std-fr-par-acme-backups");
   assert_true(se->nanos == 2);
   assert_null(se->resource_name);
-  assert_true(find(s, "prod", "ipv4-unknown")->nanos == 4);
+  /* No resource name and an empty id: a placeholder with the hash of "". */
+  char want[48];
+  snprintf(want, sizeof(want), "ipv4-unknown-%08x", scw_hash32(""));
+  assert_true(find(s, "prod", want)->nanos == 4);
   assert_true(find(s, "prod", "ipv4-my_ip")->nanos == 8);
   assert_int_equal(s->n_renamed, 0);
   scw_snapshot_release(s);
@@ -554,6 +557,29 @@ static void test_slot_threads(void **state) {
   scw_slot_destroy(&race.slot);
 }
 
+/* Found by fuzz_page: a project id of "/" cleaned to "" and its series
+ * took the organization's namespace (scw_finops/currency-total). */
+static void test_empty_label_gets_placeholder(void **state) {
+  (void)state;
+  scw_agg_t *agg = scw_agg_new(SCW_GROUP_SKU, "EUR");
+  scw_charge_t c = {"/", NULL, "total", "", NULL, "EUR", 1};
+  assert_int_equal(scw_agg_add(agg, &c, NULL), SCW_OK);
+  scw_charge_t d = {"p2", "ok", "///", "", NULL, "EUR", 2};
+  assert_int_equal(scw_agg_add(agg, &d, NULL), SCW_OK);
+  scw_snapshot_t *snap;
+  assert_int_equal(scw_snapshot_build(agg, SCW_LABEL_NAME, &snap, NULL), SCW_OK);
+  char want[32];
+  snprintf(want, sizeof(want), "unknown-%08x", scw_hash32("/"));
+  int seen = 0;
+  for (size_t i = 0; i < snap->n_series; i++) {
+    assert_true(snap->series[i].plugin_instance[0] != '\0');
+    assert_true(snap->series[i].type_instance[0] != '\0');
+    seen += strcmp(snap->series[i].plugin_instance, want) == 0;
+  }
+  assert_int_equal(seen, 1);
+  scw_snapshot_release(snap);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sku_labels_by_name),
@@ -573,6 +599,7 @@ int main(void) {
       cmocka_unit_test(test_slot_refcounting),
       cmocka_unit_test(test_slot_publish_null),
       cmocka_unit_test(test_slot_threads),
+      cmocka_unit_test(test_empty_label_gets_placeholder),
   };
   return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
 }
