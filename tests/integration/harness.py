@@ -37,6 +37,10 @@ ORG1 = "11111111-1111-4111-8111-111111111111"
 ORG2 = "22222222-2222-4222-8222-222222222222"
 SECRET = "sim-secret-key"
 NANOS = 10**9
+# csv writes 6 decimals: half a unit in the last place, plus the error of the
+# decimal printing of a double that was itself rounded (8583.5817345 can print
+# as 8583.581734), so one full unit in the 6th decimal.
+CSV_TOLERANCE = 1e-6
 
 
 class Skip(Exception):

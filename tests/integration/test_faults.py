@@ -93,7 +93,7 @@ def test_recovers_after_transient_500(work):
         expected = h.expected_series(dataset, h.ORG1, good, "sku")
         got = costs(cd)
         for key, nanos in expected.items():
-            assert abs(got[key] - nanos / h.NANOS) < 0.5e-6, key
+            assert abs(got[key] - nanos / h.NANOS) <= h.CSV_TOLERANCE, key
         assert "HTTP 500" in cd.log() and "refresh succeeded again" in cd.log()
         assert errors_counter(cd) >= 1
     finally:
@@ -115,7 +115,7 @@ def test_retries_within_one_refresh(work):
         expected = h.expected_series(dataset, h.ORG1, reqs[0], "sku")
         got = costs(cd)
         for key, nanos in expected.items():
-            assert abs(got[key] - nanos / h.NANOS) < 0.5e-6, key
+            assert abs(got[key] - nanos / h.NANOS) <= h.CSV_TOLERANCE, key
         assert errors_counter(cd) == 0
         assert "refresh failed" not in cd.log()
     finally:

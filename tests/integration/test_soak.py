@@ -108,7 +108,7 @@ def test_soak_exact_or_absent(work):
         for key, values in rows.items():
             assert key in expected, "%s: unexpected series %s" % (host, key)
             want = expected[key] / h.NANOS
-            bad = [v for v in values if abs(v - want) > 0.5e-6]
+            bad = [v for v in values if abs(v - want) > h.CSV_TOLERANCE]
             assert not bad, "%s %s: published %r, want %r" % (host, key, bad[:3], want)
             checked += len(values)
 

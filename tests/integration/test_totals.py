@@ -11,7 +11,7 @@ import json
 
 import harness as h
 
-TOLERANCE_CSV = 0.5e-6  # csv prints 6 decimals
+TOLERANCE_CSV = h.CSV_TOLERANCE
 CENT = 0.005
 
 
