@@ -10,15 +10,8 @@
 #include <string.h>
 
 #include "scw_apierror.h"
+#include "fuzz_check.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,     \
-              #cond);                                                          \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 static const long statuses[] = {400, 401, 403, 404, 429, 500, 502,
                                 503, 504, 418, 200, 0,   -1};

@@ -11,15 +11,8 @@
 #include <string.h>
 
 #include "scw_money.h"
+#include "fuzz_check.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,     \
-              #cond);                                                          \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 static int fits(__int128 v) { return v >= INT64_MIN && v <= INT64_MAX; }
 

@@ -14,15 +14,8 @@
 #include "scw_agg.h"
 #include "scw_charge.h"
 #include "scw_snapshot.h"
+#include "fuzz_check.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,     \
-              #cond);                                                          \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 static const scw_group_by_t group_bys[] = {SCW_GROUP_RESOURCE, SCW_GROUP_SKU,
                                            SCW_GROUP_PROJECT,

@@ -11,15 +11,8 @@
 #include <time.h>
 
 #include "scw_time.h"
+#include "fuzz_check.h"
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,     \
-              #cond);                                                          \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 /* Value of s[0..n) if all are digits, else -1. */
 static int digits(const char *s, int n) {

@@ -340,8 +340,9 @@ class JsonListener:
         self.server.server_close()
 
 
-def read_csv_costs(datadir, host):
-    """{(plugin_instance, type_instance): last value} from the csv plugin."""
+def read_csv_cost_rows(datadir, host):
+    """{(plugin_instance, type_instance): [every value written]} of the cost
+    series, from the csv plugin's files."""
     out = {}
     hostdir = os.path.join(datadir, host)
     if not os.path.isdir(hostdir):
@@ -358,8 +359,13 @@ def read_csv_costs(datadir, host):
             with open(os.path.join(hostdir, pdir, fname)) as fh:
                 rows = [r for r in fh.read().splitlines()[1:] if r]
             if rows:
-                out[(pinst, tinst)] = float(rows[-1].split(",")[1])
+                out[(pinst, tinst)] = [float(r.split(",")[1]) for r in rows]
     return out
+
+
+def read_csv_costs(datadir, host):
+    """{(plugin_instance, type_instance): last value} from the csv plugin."""
+    return {key: rows[-1] for key, rows in read_csv_cost_rows(datadir, host).items()}
 
 
 def read_csv_value(datadir, host, pinst, type_, tinst):

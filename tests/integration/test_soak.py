@@ -54,23 +54,6 @@ def rss_kib(pid):
     return 0
 
 
-def all_rows(csvdir, host):
-    """{(plugin_instance, type_instance): [every value written]}."""
-    rows = {}
-    base = os.path.join(csvdir, host)
-    for pdir in os.listdir(base) if os.path.isdir(base) else []:
-        pinst = pdir[len("scw_finops-"):] if pdir.startswith("scw_finops-") else ""
-        for fname in os.listdir(os.path.join(base, pdir)):
-            if not fname.startswith("currency"):
-                continue
-            stem = fname[:-len("-YYYY-MM-DD")]
-            tinst = stem[len("currency-"):] if stem.startswith("currency-") else ""
-            with open(os.path.join(base, pdir, fname)) as fh:
-                values = [float(r.split(",")[1]) for r in fh.read().splitlines()[1:] if r]
-            rows[(pinst, tinst)] = values
-    return rows
-
-
 def blocks(url):
     common = dict(RefreshInterval=1, PageSize=200, MaxRetries=1, Timeout=5)
     return [h.org_block("acme", h.ORG1, url, GroupBy="sku", **common),
@@ -103,7 +86,7 @@ def test_soak_exact_or_absent(work):
     checked = 0
     for host, org, group_by in (("acme", h.ORG1, "sku"), ("globex", h.ORG2, "resource")):
         expected = h.expected_series(data, org, first[org], group_by)
-        rows = all_rows(cd.csvdir, host)
+        rows = h.read_csv_cost_rows(cd.csvdir, host)
         assert rows, "no cost was ever published for %s" % host
         for key, values in rows.items():
             assert key in expected, "%s: unexpected series %s" % (host, key)
