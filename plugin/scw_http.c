@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+
+#include "scw_time.h"
 
 #ifndef SCW_FINOPS_VERSION
 #define SCW_FINOPS_VERSION "dev"
@@ -169,18 +170,12 @@ void scw_http_set_deadline(scw_http_t *h, double deadline) {
   h->deadline = deadline;
 }
 
-static double mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 scw_rc_t scw_http_fetch(void *ctx, const char *url, scw_http_response_t *resp,
                         scw_error_t *err) {
   scw_http_t *h = ctx;
   long timeout_ms = h->timeout_ms;
   if (h->deadline > 0) {
-    double left_ms = (h->deadline - mono_now()) * 1000.0;
+    double left_ms = (h->deadline - scw_monotonic_now()) * 1000.0;
     if (left_ms < 1.0)
       return scw_fail(err, SCW_ERR_LIMIT, "RefreshTimeout reached");
     if (left_ms < (double)timeout_ms)

@@ -39,13 +39,6 @@ static void seen_free(seen_t *s) {
 
 /* ---- time, real or injected ---- */
 
-static double real_now(void *ctx) {
-  (void)ctx;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int real_sleep(void *ctx, double seconds) {
   (void)ctx;
   struct timespec ts = {.tv_sec = (time_t)seconds};
@@ -61,7 +54,7 @@ static double real_random(void *ctx) {
 }
 
 static double clock_now(const scw_clock_t *c) {
-  return c && c->now ? c->now(c->ctx) : real_now(NULL);
+  return c && c->now ? c->now(c->ctx) : scw_monotonic_now();
 }
 static int clock_sleep(const scw_clock_t *c, double s) {
   return c && c->sleep ? c->sleep(c->ctx, s) : real_sleep(NULL, s);

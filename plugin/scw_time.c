@@ -2,6 +2,7 @@
 #include "scw_time.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #define SECS_PER_DAY INT64_C(86400)
@@ -41,6 +42,12 @@ static int64_t month_start(int64_t t, int month_offset) {
   y += floor_div(mi, 12);
   mi -= floor_div(mi, 12) * 12;
   return scw_days_from_civil(y, (unsigned)mi + 1, 1) * SECS_PER_DAY;
+}
+
+double scw_monotonic_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void scw_period_of(int64_t t, char *buf, size_t size) {

@@ -39,6 +39,10 @@ scw_rc_t scw_rfc3339_parse(const char *s, int64_t *sec, int32_t *nsec,
  * (RFC 9110), into Unix seconds. */
 scw_rc_t scw_http_date_parse(const char *s, int64_t *out, scw_error_t *err);
 
+/* CLOCK_MONOTONIC in seconds: for deadlines and durations, which must not
+ * jump with the wall clock. */
+double scw_monotonic_now(void);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
 int64_t scw_days_from_civil(int64_t y, unsigned m, unsigned d);
 

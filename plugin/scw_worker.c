@@ -18,14 +18,8 @@
 #include "scw_http.h"
 #include "scw_refresh.h"
 
-static double mono_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static struct timespec mono_deadline(double seconds_from_now) {
-  double at = mono_now() + (seconds_from_now > 0 ? seconds_from_now : 0);
+  double at = scw_monotonic_now() + (seconds_from_now > 0 ? seconds_from_now : 0);
   struct timespec ts = {.tv_sec = (time_t)at};
   ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
   return ts;
@@ -59,22 +53,24 @@ static void log_snapshot_notes(scw_org_t *org, const scw_snapshot_t *snap) {
                org->name, snap->n_renamed);
 }
 
-/* Back-off sleeps wait on the org's condition variable, so shutdown
- * interrupts them at once. */
-static int backoff_sleep(void *ctx, double seconds) {
-  scw_org_t *org = ctx;
-  struct timespec deadline = mono_deadline(seconds);
+/* Waits on the org's condition variable until `deadline`, shutdown, or
+ * (when kickable) the reader's request for an early refresh, which it
+ * consumes. Returns non-zero when stopping. */
+static int wait_for_wake(scw_org_t *org, struct timespec deadline,
+                         int kickable) {
   pthread_mutex_lock(&org->lock);
-  while (!atomic_load(&org->stop) &&
-         pthread_cond_timedwait(&org->wake, &org->lock, &deadline) != ETIMEDOUT)
-    ;
+  while (!atomic_load(&org->stop) && !(kickable && org->refresh_now))
+    if (pthread_cond_timedwait(&org->wake, &org->lock, &deadline) == ETIMEDOUT)
+      break;
+  if (kickable)
+    org->refresh_now = 0;
   pthread_mutex_unlock(&org->lock);
   return atomic_load(&org->stop) ? 1 : 0;
 }
 
-static double clock_now(void *ctx) {
-  (void)ctx;
-  return mono_now();
+/* Back-off sleeps are interrupted by shutdown, not by kicks. */
+static int backoff_sleep(void *ctx, double seconds) {
+  return wait_for_wake(ctx, mono_deadline(seconds), 0);
 }
 
 /* Jitter for back-off: each worker its own generator (rand is not
@@ -89,7 +85,7 @@ static double clock_random(void *ctx) {
 
 /* One refresh; returns 0 on success. */
 static int refresh_once(scw_org_t *org, scw_http_t *http) {
-  scw_clock_t clock = {clock_now, backoff_sleep, clock_random, org};
+  scw_clock_t clock = {NULL /* monotonic */, backoff_sleep, clock_random, org};
   scw_refresh_params_t params = {
       .query = &org->query,
       .group_by = org->group_by,
@@ -104,7 +100,7 @@ static int refresh_once(scw_org_t *org, scw_http_t *http) {
   scw_refresh_stats_t stats = {0};
   scw_error_t err = {0};
   scw_snapshot_t *snap = NULL;
-  double started = mono_now();
+  double started = scw_monotonic_now();
   scw_http_set_deadline(http, started + org->refresh_timeout);
   scw_rc_t rc = scw_refresh_run(&params, (int64_t)time(NULL), scw_http_fetch,
                                 http, &snap, &stats, &err);
@@ -123,7 +119,7 @@ static int refresh_once(scw_org_t *org, scw_http_t *http) {
     return -1;
   }
   snap->created = (int64_t)time(NULL);
-  snap->duration = mono_now() - started;
+  snap->duration = scw_monotonic_now() - started;
   c_release(LOG_INFO, &org->refresh_complaint,
             "scw_finops plugin: %s: refresh succeeded again (%zu charges)",
             org->name, snap->charges);
@@ -141,14 +137,7 @@ static void mark_attempted(scw_org_t *org) {
 
 /* Sleeps until `at` (Unix seconds), a kick, or stop. */
 static void sleep_until(scw_org_t *org, int64_t at) {
-  struct timespec deadline = mono_deadline((double)(at - (int64_t)time(NULL)));
-  pthread_mutex_lock(&org->lock);
-  while (!atomic_load(&org->stop) && !org->refresh_now) {
-    if (pthread_cond_timedwait(&org->wake, &org->lock, &deadline) == ETIMEDOUT)
-      break;
-  }
-  org->refresh_now = 0;
-  pthread_mutex_unlock(&org->lock);
+  wait_for_wake(org, mono_deadline((double)(at - (int64_t)time(NULL))), 1);
 }
 
 static void *worker_main(void *arg) {
