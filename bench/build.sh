@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # build.sh - compiles the benchmark programs into bench/build/, straight from
 # the plugin's core sources (not through autotools).
 #   sh bench/build.sh

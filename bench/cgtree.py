@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cgtree.py - reads a callgrind output file (Ir only) into self costs and
 call-edge inclusive costs, so that a profile can be cut along the call tree
 (what kcachegrind shows) instead of by flat function totals.

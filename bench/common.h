@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* common.h - timing, resource usage and file helpers shared by the bench
  * programs. Every program prints one line "RESULT key=value ..." on stdout,
  * which run.sh collects; the work it measures is what happens between

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* core.c - our core on files: parse + aggregate every page in-process.
  *
  *   bench_core DIR sku|resource [SUMS_OUT]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Read-callback cost for 10,000 series, measured in the real collectd.
 
 Serves a month in which every charge belongs to its own resource (GroupBy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* download.c - plain libcurl download of the same pages, the transport
  * floor of a refresh; optionally with json-c's bare parse of each page.
  *

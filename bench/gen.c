@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gen.c - deterministic FinOps API pages for the benchmark.
  *
  *   gen OUTDIR N_CHARGES [PAGE_SIZE]

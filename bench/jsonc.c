@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsonc.c - the floors: reading the page files, and json-c alone.
  *
  *   bench_jsonc read|bare|flags DIR

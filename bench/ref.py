@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ref.py - the Python reference: what a user would write with collectd's
 python plugin, standard library only.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* refresh.c - a full refresh through libcurl: scw_refresh_run with
  * scw_http_fetch, against the local nginx that serves the pages.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """report.py - turns bench/out/ (written by run.sh) into RESULTS.md.
 
     python3 report.py OUT_DIR RESULTS_FILE [--quick]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run.sh - the scw_finops benchmark (issue #5).
 #
 #   sh bench/run.sh            10k, 100k and 1M charges; writes bench/RESULTS.md

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runner.c - runs one measured step in its own process and reports its
  * wall time (CLOCK_MONOTONIC), CPU time and peak RSS (wait4's rusage), like
  * /usr/bin/time but with sub-millisecond resolution.

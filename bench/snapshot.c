@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* snapshot.c - the part of a read we own: building a snapshot of 10,000
  * series and iterating it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sums.h - per-SKU totals of a snapshot, written as sorted "sku\tnanos"
  * lines so that every implementation's answer can be compared with cmp. */
 #ifndef BENCH_SUMS_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # sums.jq - per-SKU sums of EUR charges in nano-units, with jq.
 #   jq -rn -f sums.jq page-0001.json page-0002.json ...
 # Sums stay exact while below 2^53 nano-units (about 9 million EUR per SKU).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* yajl.c - what a streaming (SAX) parser would cost instead of json-c's
  * tree: an optional step, built only when libyajl-dev is installed (yajl is
  * what collectd's own curl_json plugin parses with).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Usage: sh packaging/build-deb.sh OUTDIR
 # Builds the Debian package collectd-scw-finops from `make dist`'s tarball
 # (see dist.sh) with packaging/debian at its root, and leaves the .deb and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Usage: sh packaging/build-rpm.sh OUTDIR
 # Builds the binary RPM collectd-scw-finops from `make dist`'s tarball (see
 # dist.sh) with rpmbuild -bb, and leaves the .rpm and the build log in OUTDIR.

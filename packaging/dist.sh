@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Usage: sh packaging/dist.sh OUTDIR
 # Makes scw_finops-VERSION.tar.gz with `make dist` in a clean copy of the
 # source and prints its path. The packages are built from this tarball, so

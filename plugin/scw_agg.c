@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_agg.c - exact aggregation of charges; see scw_agg.h.
  *
  * Two open-addressing hash tables hold indexes into the projects and groups

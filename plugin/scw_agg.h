@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_agg.h - summing charges into cost groups, exactly.
  *
  * Groups are keyed by raw Scaleway ids (project id, SKU, resource id), never

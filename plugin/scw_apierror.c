@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_apierror.c - describing Scaleway error bodies; see scw_apierror.h. */
 #include "scw_apierror.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_apierror.h - turning a non-200 FinOps answer into one log-safe line.
  *
  * Scaleway errors are JSON ({"type", "message", "details", ...}) but a 5xx

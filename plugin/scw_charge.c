@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_charge.c - FinOps page parser (json-c); see scw_charge.h. */
 #include "scw_charge.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_charge.h - parsing one page of GET /billing/v2beta1/charges.
  *
  * A page is {"charges": [Charge...], "next_page_token": "..."}. Each Charge is

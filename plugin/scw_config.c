@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_config.c - <Organization> block parsing and validation.
  *
  * House style of collectd's curl_json/write_http: one handler per option,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_config.h - parsing one <Organization "name"> block. */
 #ifndef SCW_CONFIG_H
 #define SCW_CONFIG_H

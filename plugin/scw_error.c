@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_error.c - names and message helpers for scw_rc_t. */
 #include "scw_error.h"
 

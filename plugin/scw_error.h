@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_error.h - the one error type every scw_finops module returns.
  *
  * Like curl's CURLcode: a small enum for the caller to branch on, plus a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_finops.c - the collectd glue: configuration entry point, init,
  * shutdown, and the read callback that dispatches the latest snapshot.
  *

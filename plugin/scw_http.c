@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_http.c - libcurl transport; see scw_http.h. */
 #include "scw_http.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_http.h - the libcurl transport behind scw_fetch_fn.
  *
  * One handle per organization, reused across pages and refreshes so that

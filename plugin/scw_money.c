@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_money.c - exact money arithmetic; see scw_money.h. */
 #include "scw_money.h"
 

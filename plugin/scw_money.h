@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_money.h - exact money in int64 nano-units.
  *
  * The API sends google.type.Money: whole `units` plus `nanos` (1e-9 units,

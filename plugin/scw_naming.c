@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_naming.c - identifier sanitising; the rule is in scw_naming.h. */
 #include "scw_naming.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_naming.h - turning Scaleway strings into collectd identifier parts.
  *
  * The rule (documented in README "Series naming"):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_org.c - lifetime of one organization's state; see scw_org.h. */
 #include "scw_org.h"
 

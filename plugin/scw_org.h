@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_org.h - one <Organization> block: its configuration and the state of
  * its refresh worker. Shared by the collectd-facing files (config, worker,
  * dispatch); the pure core never sees it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_query.c - building the ListCharges URL; see scw_query.h. */
 #include "scw_query.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_query.h - the ListCharges request URL.
  *
  * Everything goes in the query string, in snake_case, repeated parameters as

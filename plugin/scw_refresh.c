@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_refresh.c - the page loop; see scw_refresh.h. */
 #include "scw_refresh.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_refresh.h - one all-or-nothing refresh: walk every page of the
  * month-to-date window, aggregate, name, and return a snapshot.
  *

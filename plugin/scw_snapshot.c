@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_snapshot.c - naming the aggregate's groups and the snapshot hand-over.
  *
  * Naming happens here, once per refresh, not on every read: labels are

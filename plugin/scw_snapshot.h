@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_snapshot.h - a finished refresh, named and ready to dispatch, and its
  * hand-over from the refresh worker to collectd's read callback.
  *

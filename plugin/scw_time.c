@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_time.c - UTC calendar math and RFC 3339; see scw_time.h. */
 #include "scw_time.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_time.h - billing window and RFC 3339 time math, in UTC only.
  *
  * Times are int64 Unix seconds. The calendar arithmetic is our own (days from

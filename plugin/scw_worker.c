@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scw_worker.c - one refresh thread per organization.
  *
  * collectd's read threads are shared by every plugin, so the slow part (HTTP

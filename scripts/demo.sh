@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The main job: build and install scw_finops, then run collectd in the
 # foreground with the plugin, printing every dispatched cost series (write_log,
 # Graphite format). Without SCW_SECRET_KEY and SCW_ORGANIZATION_ID in the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian 12 packages scw_finops needs. Run as root.
 #   sh scripts/deps.sh        everything: build, tests, packaging, system tests,
 #                             fuzzing and benchmark tools (what CI installs)
@@ -6,8 +7,9 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 run="build-essential autoconf automake libtool pkg-config collectd-core collectd-dev
-  libcurl4-openssl-dev libjson-c-dev python3 ca-certificates curl openssl"
-tests="libcmocka-dev libyajl2 clang valgrind cppcheck libclang-rt-14-dev libfuzzer-14-dev"
+  libcurl4-openssl-dev libjson-c-dev python3 ca-certificates curl openssl
+  libyajl2"
+tests="libcmocka-dev faketime clang valgrind cppcheck libclang-rt-14-dev libfuzzer-14-dev"
 packaging="debhelper dpkg-dev fakeroot lintian rpm"
 system="graphite-carbon python3-whisper graphite-web influxdb influxdb-client"
 bench="jq nginx-light"

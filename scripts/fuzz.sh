@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds and runs the libFuzzer targets of tests/fuzz (ASan + UBSan).
 #
 #   scripts/fuzz.sh [SECONDS [TARGET...]]   default: 60 s for each target

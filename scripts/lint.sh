@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Static analysis: cppcheck over the plugin and the unit tests. Exit 1 on any
 # finding. (collectd's headers need the byte order spelled out for cppcheck.)
 set -eu
@@ -10,3 +11,11 @@ cppcheck --enable=warning,style,performance,portability --std=c11 --quiet \
   -DLITTLE_ENDIAN=1234 -DFP_LAYOUT_NEED_NOTHING=1 -DDATA_MAX_NAME_LEN=128 \
   --suppress=missingIncludeSystem --suppress=missingInclude \
   plugin tests/unit
+
+# Licence: every source file carries an SPDX line (MIT, as LICENSE).
+missing=$(git ls-files 2>/dev/null | grep -E '\.(c|h|py|sh|jq|am|ac|spec|db|conf)$|^\.ci/run$|/rules$' |
+  grep -v '^tests/fuzz/\(corpus\|regressions\)/' | while read -r f; do
+    head -n 3 "$f" | grep -q 'SPDX-License-Identifier: MIT' || echo "$f"; done)
+if [ -n "$missing" ]; then
+  echo "no SPDX-License-Identifier line in:"; echo "$missing"; exit 1
+fi

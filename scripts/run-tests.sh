@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds scw_finops and runs every test suite, then prints one line:
 # "N passed, N failed, N skipped" (the sum over all suites).
 #   main      make check: cmocka unit tests, the simulator's self-test,

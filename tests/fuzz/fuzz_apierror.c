@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_apierror.c - libFuzzer target: error bodies (JSON, HTML, garbage) go
  * straight from the API into the log, so scw_api_error_describe must write a
  * single printable line that fits its buffer whatever the body holds.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_check.h - the one assertion the fuzz targets share: an invariant
  * that fails aborts with its text, which libFuzzer reports as a crash. */
 #ifndef FUZZ_CHECK_H

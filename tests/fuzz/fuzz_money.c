@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_money.c - libFuzzer target for the exact money code. Every result is
  * recomputed independently in __int128, where no int64 sum or product can
  * overflow, so "fails iff out of range" is checked exactly.

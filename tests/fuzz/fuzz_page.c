@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_page.c - libFuzzer target: one FinOps page through the same path as a
  * refresh (scw_page_parse -> scw_agg_add -> scw_snapshot_build), with the
  * invariants collectd relies on checked after each accepted page. Any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_rfc3339.c - libFuzzer target for scw_rfc3339_parse and
  * scw_http_date_parse. Dates come from the API (charge dates, Retry-After),
  * so each parser is compared with a reference written differently: fixed

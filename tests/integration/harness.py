@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Integration-test harness: the real collectd daemon, the FinOps simulator,
 and local receivers (CSV files, a Graphite line listener, a write_http JSON
 listener), all on 127.0.0.1.

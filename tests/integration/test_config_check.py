@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Configuration errors through the real daemon: `collectd -T` must fail
 with one clear ERROR line naming the block and the option, and never print
 the secret."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """API faults through the real collectd daemon.
 
 Each scenario injects one fault into the simulator and checks three things:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Soak: the real collectd with two organizations refreshing every second
 for many cycles against a simulator that injects seeded random faults
 (5xx, 429, malformed and mistyped pages, dropped connections, slow pages).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """TLS through the real daemon: the simulator serves HTTPS on 127.0.0.1
 with a self-signed certificate. By default the plugin refuses it with a
 clear error; with CACert pointing at that certificate it accepts it."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Exact totals through the real collectd daemon.
 
 Scenario: a generated month of charges (two organizations, shared project

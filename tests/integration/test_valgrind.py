@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The real collectd with the plugin under valgrind memcheck, for several
 refresh cycles including faults (HTTP 500 mid-walk, a malformed page, a
 pagination loop) and a clean shutdown: no memory error and nothing

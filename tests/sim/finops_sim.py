@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Local simulator of Scaleway's Billing FinOps API (GET /billing/v2beta1/charges).
 
 Python 3.11 standard library only (runs with Debian 12's /usr/bin/python3).

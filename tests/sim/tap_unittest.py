@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Runs a unittest module and reports in TAP, for automake's tap-driver."""
 
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Self-test of the FinOps API simulator (standard library only).
 
 Run from the repository root:  python3 -m unittest tests/sim/test_finops_sim.py -v

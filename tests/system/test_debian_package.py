@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """System test: the Debian and RPM packages.
 
 Builds collectd-scw-finops with packaging/build-deb.sh, checks it with
@@ -100,6 +101,9 @@ def check_installed_files():
     assert SNIPPET in conffiles, "%s is not a conffile: %r" % (SNIPPET, conffiles)
     verify = cmd(["dpkg", "--verify", PKG], 60)
     assert verify.stdout == "", "installed files differ from the package:\n" + verify.stdout
+    with open(doc + "copyright") as fh:
+        copyright_text = fh.read()
+    assert "License: Expat" in copyright_text and "LicenseRef" not in copyright_text, copyright_text
     ldd = cmd(["ldd", "/usr/lib/collectd/scw_finops.so"], 60).stdout
     assert "not found" not in ldd, ldd
     with open(SNIPPET) as fh:
@@ -184,6 +188,8 @@ def test_rpm_builds_with_the_files(work):
     version = cmd(["rpm", "-qp", "--qf", "%{VERSION}", rpm], 60).stdout
     assert version == ac_init_version(), "rpm version %s, AC_INIT %s" % (
         version, ac_init_version())
+    licence = cmd(["rpm", "-qp", "--qf", "%{LICENSE}", rpm], 60).stdout
+    assert licence == "MIT", "rpm License %r" % licence
     files = cmd(["rpm", "-qlp", rpm], 60).stdout.split()
     libdir = cmd(["rpm", "--eval", "%{_libdir}"], 60).stdout.strip()
     for path in (libdir + "/collectd/scw_finops.so", "/usr/share/collectd/scw_finops.types.db"):

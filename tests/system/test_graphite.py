@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The plugin's cost series through Debian's Graphite: carbon-cache 1.1 stores
 them, whisper-fetch and graphite-web 1.1 read them back.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The plugin's series through collectd's network plugin into Debian's
 InfluxDB 1.x (its collectd input), read back with `influx -execute`.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* daemon_stubs.c - minimal stand-ins for collectd daemon symbols. */
 #include "daemon_stubs.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* daemon_stubs.h - what the stubbed collectd daemon captured.
  *
  * collectd-dev ships headers only, so the glue tests provide the daemon

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake_fetch.c - see fake_fetch.h. */
 #include "fake_fetch.h"
 

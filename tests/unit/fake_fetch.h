@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake_fetch.h - a scripted scw_fetch_fn for the refresh tests.
  *
  * Serves a fixed list of answers in order and records every URL it was

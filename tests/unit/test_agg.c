@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_agg.c: exact aggregation into cost groups. */
 #include <setjmp.h>
 #include <stdarg.h>

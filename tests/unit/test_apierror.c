@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_apierror.c: one log-safe line per API error. */
 #include <setjmp.h>
 #include <stdarg.h>

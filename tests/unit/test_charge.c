@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_charge.c: parsing one ListCharges page. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Glue tests: <Plugin scw_finops> configuration and the read callback,
  * against stubs of the collectd daemon (daemon_stubs.c). The real daemon is
  * exercised by tests/integration. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_money.c: exact nano-unit money. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_naming.c: collectd identifier parts. */
 #include <setjmp.h>
 #include <stdarg.h>

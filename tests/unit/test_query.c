@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_query.c: the ListCharges URL. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_refresh.c: the page walk, against a fake fetcher. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_snapshot.c: series naming and the slot. */
 #include <setjmp.h>
 #include <stdarg.h>

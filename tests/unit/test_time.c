@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests for plugin/scw_time.c: month window and RFC 3339, UTC only. */
 #include <setjmp.h>
 #include <stdarg.h>
