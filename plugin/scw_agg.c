@@ -7,6 +7,7 @@
  * and no allocation or copy (this runs once per charge: see bench/). */
 #include "scw_agg.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,8 @@ static void note_other_currency(scw_agg_t *agg, const char *currency) {
   agg->skipped++;
   char shown[sizeof(agg->other_currencies[0])];
   scw_log_safe(currency, shown, sizeof(shown));
+  for (char *p = shown; *p != '\0'; p++)
+    *p = (char)toupper((unsigned char)*p); /* as Currency is configured */
   for (size_t i = 0; i < agg->n_other_currencies; i++)
     if (strcmp(agg->other_currencies[i], shown) == 0)
       return;
@@ -221,8 +224,9 @@ static void note_other_currency(scw_agg_t *agg, const char *currency) {
 
 scw_rc_t scw_agg_add(void *ctx, const scw_charge_t *c, scw_error_t *err) {
   scw_agg_t *agg = ctx;
-  /* A charge without a price costs nothing in any currency: count it only. */
-  if (c->currency[0] != '\0' && strcmp(c->currency, agg->currency) != 0) {
+  /* A charge without a price costs nothing in any currency: count it only.
+   * ISO 4217 codes are upper case, but "eur" means EUR all the same. */
+  if (c->currency[0] != '\0' && strcasecmp(c->currency, agg->currency) != 0) {
     note_other_currency(agg, c->currency);
     return SCW_OK;
   }

@@ -212,20 +212,26 @@ static json_object *tokenize(json_tokener *tok, const char *body, size_t len,
     scw_fail(err, SCW_ERR_LIMIT, "page of %zu bytes is too large", len);
     return NULL;
   }
+  /* A UTF-8 byte order mark is not JSON, but some proxies add one. */
+  size_t skipped = 0;
+  if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0)
+    skipped = 3;
+  body += skipped;
+  len -= skipped;
   json_tokener_reset(tok);
   json_object *root = json_tokener_parse_ex(tok, body, (int)len);
   enum json_tokener_error jerr = json_tokener_get_error(tok);
   if (root == NULL || jerr != json_tokener_success) {
     const char *why = jerr == json_tokener_continue ? "truncated JSON"
                                                    : json_tokener_error_desc(jerr);
-    scw_fail(err, SCW_ERR_PARSE, "invalid JSON at byte %zu: %s",
-             json_tokener_get_parse_end(tok), why);
+    scw_fail(err, SCW_ERR_NOT_JSON, "invalid JSON at byte %zu: %s",
+             json_tokener_get_parse_end(tok) + skipped, why);
     json_object_put(root);
     return NULL;
   }
   if (json_tokener_get_parse_end(tok) != len) {
-    scw_fail(err, SCW_ERR_PARSE, "unexpected bytes after JSON at byte %zu",
-             json_tokener_get_parse_end(tok));
+    scw_fail(err, SCW_ERR_NOT_JSON, "unexpected bytes after JSON at byte %zu",
+             json_tokener_get_parse_end(tok) + skipped);
     json_object_put(root);
     return NULL;
   }
@@ -239,7 +245,7 @@ scw_rc_t scw_page_parse(scw_page_parser_t *parser, const char *body, size_t len,
   *n_charges = 0;
   json_object *root = tokenize(parser->tok, body, len, err);
   if (root == NULL)
-    return err != NULL ? err->rc : SCW_ERR_PARSE;
+    return err != NULL ? err->rc : SCW_ERR_NOT_JSON;
 
   scw_rc_t rc = SCW_OK;
   json_object *charges = NULL;

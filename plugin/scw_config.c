@@ -94,38 +94,24 @@ static int get_bool(scw_org_t *org, const oconfig_item_t *ci, int *out) {
   return 0;
 }
 
-/* Reads the key from the first line of a file; warns when others can read
- * it. The buffer is wiped after use. */
+/* Reads the key from the first line of a file (the worker reads it again
+ * when the file changes); warns when others can read it. */
 static int read_key_file(scw_org_t *org, const oconfig_item_t *ci) {
   char *path = NULL;
   if (get_string(org, ci, &path) != 0)
     return -1;
-  FILE *fh = fopen(path, "r");
-  if (fh == NULL) {
-    CFG_ERROR(org, ci->key, "cannot open \"%s\": %s", path, STRERRNO);
-    free(path);
-    return -1;
-  }
-  struct stat st;
-  if (fstat(fileno(fh), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+  int group_readable = 0;
+  scw_error_t err = {0};
+  scw_rc_t rc = scw_secret_read(path, &org->key_file, &org->secret_key,
+                                &group_readable, &err);
+  if (rc != SCW_OK)
+    CFG_ERROR(org, ci->key, "%s", err.msg);
+  else if (group_readable)
     WARNING("scw_finops plugin: Organization \"%s\": secret key file \"%s\" "
             "is readable by group or others; chmod 600 it",
             org->name, path);
-  char line[512];
-  int ok = fgets(line, sizeof(line), fh) != NULL;
-  fclose(fh);
-  if (ok) {
-    line[strcspn(line, "\r\n")] = '\0';
-    size_t n = strlen(line);
-    while (n > 0 && isspace((unsigned char)line[n - 1]))
-      line[--n] = '\0';
-    ok = n > 0 && (org->secret_key = strdup(line)) != NULL;
-  }
-  explicit_bzero(line, sizeof(line));
-  if (!ok)
-    CFG_ERROR(org, ci->key, "\"%s\" holds no key on its first line", path);
   free(path);
-  return ok ? 0 : -1;
+  return rc == SCW_OK ? 0 : -1;
 }
 
 static int read_key_env(scw_org_t *org, const oconfig_item_t *ci) {
@@ -185,13 +171,32 @@ static int get_currency(scw_org_t *org, const oconfig_item_t *ci) {
     return -1;
   }
   int ok = strlen(value) == 3;
-  for (int i = 0; ok && i < 3; i++)
-    ok = isupper((unsigned char)value[i]);
+  for (int i = 0; ok && i < 3; i++) {
+    ok = isalpha((unsigned char)value[i]);
+    value[i] = (char)toupper((unsigned char)value[i]); /* "eur" is EUR */
+  }
   if (!ok) {
-    CFG_ERROR(org, ci->key, "\"%s\" is not an ISO 4217 code such as EUR", value);
+    CFG_ERROR(org, ci->key, "\"%s\" is not a three-letter ISO 4217 code such "
+              "as EUR", value);
     return -1;
   }
-  strcpy(org->currency, value);
+  sstrncpy(org->currency, value, sizeof(org->currency));
+  return 0;
+}
+
+/* "http://127.0.0.1:8080/x" -> 1: the key does not leave the machine. */
+static int is_loopback_url(const char *url) {
+  const char *host = strstr(url, "://");
+  if (host == NULL)
+    return 0;
+  host += 3;
+  static const char *const loopback[] = {"127.", "localhost", "[::1]"};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(loopback); i++) {
+    size_t n = strlen(loopback[i]);
+    if (strncasecmp(host, loopback[i], n) == 0 &&
+        (loopback[i][n - 1] == '.' || strchr(":/", host[n]) != NULL))
+      return 1;
+  }
   return 0;
 }
 
@@ -207,17 +212,36 @@ static int get_url(scw_org_t *org, const oconfig_item_t *ci) {
   return 0;
 }
 
+/* Settings that expose the secret key get a WARNING: they are legal (a local
+ * proxy, a test API), but should never be silent. */
+static void warn_insecure(const scw_org_t *org) {
+  if (strncasecmp(org->url, "http://", 7) == 0 && !is_loopback_url(org->url))
+    WARNING("scw_finops plugin: Organization \"%s\": URL \"%s\" is plain "
+            "HTTP: the secret key is sent in clear text; use https://",
+            org->name, org->url);
+  if (!org->verify_peer || !org->verify_host)
+    WARNING("scw_finops plugin: Organization \"%s\": %s is false: the TLS "
+            "certificate is not checked and the secret key may go to an "
+            "impostor; use CACert for a private CA instead",
+            org->name, !org->verify_peer ? "VerifyPeer" : "VerifyHost");
+}
+
 static int get_max_response(scw_org_t *org, const oconfig_item_t *ci) {
   double v;
   if (cf_util_get_double(ci, &v) != 0) {
     CFG_ERROR(org, ci->key, "%s", "needs exactly one numeric argument");
     return -1;
   }
-  if (v < 4096 || v > 4294967296.0) {
-    CFG_ERROR(org, ci->key, "%.0f bytes is out of range (4096..4294967296)", v);
+  /* 4 GiB, or less where size_t is smaller (32-bit builds): the limit is
+   * compared with size_t byte counts, and must not wrap to 0. */
+  double max = (double)UINT64_C(4294967296);
+  if ((double)SIZE_MAX < max)
+    max = (double)SIZE_MAX;
+  if (v < 4096 || v > max) {
+    CFG_ERROR(org, ci->key, "%.0f bytes is out of range (4096..%.0f)", v, max);
     return -1;
   }
-  org->max_response = (int64_t)v;
+  org->max_response = (size_t)v;
   return 0;
 }
 
@@ -318,6 +342,7 @@ static int check_complete(scw_org_t *org) {
   }
   org->query.base_url = org->url;
   org->query.organization_id = org->organization_id;
+  warn_insecure(org);
   return 0;
 }
 

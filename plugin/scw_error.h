@@ -16,7 +16,8 @@ typedef enum {
   SCW_ERR_INVALID,    /* a bad argument or configuration value */
   SCW_ERR_TRANSPORT,  /* connection, TLS, timeout: no HTTP answer */
   SCW_ERR_HTTP,       /* the API answered with a non-200 status */
-  SCW_ERR_PARSE,      /* a page is not the JSON the API promises */
+  SCW_ERR_PARSE,      /* valid JSON, but not the shape the API promises */
+  SCW_ERR_NOT_JSON,   /* the body is not (complete) JSON: HTML, truncated */
   SCW_ERR_PAGINATION, /* repeated page token, too many pages */
   SCW_ERR_OVERFLOW,   /* a money amount or sum outside int64 nano-units */
   SCW_ERR_LIMIT,      /* a configured bound (response size...) exceeded */

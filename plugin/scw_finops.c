@@ -30,6 +30,17 @@
  * if every byte needs a backslash. */
 #define SCW_META_MAX 241
 
+/* The pure core names series without collectd's headers: its buffers must
+ * be exactly collectd's identifier parts, or sstrncpy would cut names. */
+_Static_assert(SCW_NAME_SIZE == DATA_MAX_NAME_LEN,
+               "SCW_NAME_SIZE must equal collectd's DATA_MAX_NAME_LEN");
+_Static_assert(sizeof(((scw_series_t *)0)->plugin_instance) ==
+                   sizeof(((value_list_t *)0)->plugin_instance),
+               "series plugin_instance must fit value_list_t's");
+_Static_assert(sizeof(((scw_series_t *)0)->type_instance) ==
+                   sizeof(((value_list_t *)0)->type_instance),
+               "series type_instance must fit value_list_t's");
+
 static scw_org_t *orgs; /* every configured organization */
 static pthread_mutex_t orgs_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -113,6 +124,13 @@ static void submit_gauge(const scw_org_t *org, const char *type,
   submit(org, "", type, type_instance, (value_t){.gauge = v}, NULL);
 }
 
+static void submit_derive(const scw_org_t *org, const char *type,
+                          const char *type_instance,
+                          const atomic_uint_fast64_t *counter) {
+  submit(org, "", type, type_instance,
+         (value_t){.derive = (derive_t)atomic_load(counter)}, NULL);
+}
+
 static void submit_costs(scw_org_t *org, const scw_snapshot_t *snap) {
   meta_cache_update(org, snap);
   meta_data_t **meta = org->series_meta;
@@ -152,10 +170,12 @@ static int scw_read(user_data_t *ud) {
   /* What this callback costs collectd, reported one read late. */
   submit_gauge(org, "duration", "read_cpu", org->last_read_cpu);
 
-  submit(org, "", "http_requests", "",
-         (value_t){.derive = (derive_t)atomic_load(&org->requests)}, NULL);
-  submit(org, "", "errors", "",
-         (value_t){.derive = (derive_t)atomic_load(&org->errors)}, NULL);
+  submit_derive(org, "http_requests", "", &org->requests);
+  submit_derive(org, "errors", "", &org->errors);
+  submit_derive(org, "derive", "api_bytes", &org->bytes);
+  submit_derive(org, "derive", "api_pages", &org->pages);
+  submit_derive(org, "derive", "api_retries", &org->retries);
+  submit_derive(org, "derive", "api_throttled", &org->throttled);
 
   scw_snapshot_t *snap = scw_slot_acquire(&org->slot);
   if (snap == NULL) {
@@ -183,12 +203,15 @@ static void stop_all_workers(void) {
   pthread_mutex_unlock(&orgs_lock);
 }
 
+static void read_callback_name(const scw_org_t *org, char *buf, size_t size) {
+  snprintf(buf, size, PLUGIN_NAME "/%s", org->name);
+}
+
 /* user_data free_func: collectd destroys read callbacks before it calls
- * shutdown callbacks, so this is where workers end. Signal them all first so
- * they stop in parallel, then join this one. */
+ * shutdown callbacks (and when one is unregistered), so this is where a
+ * worker ends: this organization's only, the others keep running. */
 static void org_release(void *data) {
   scw_org_t *org = data;
-  stop_all_workers();
   pthread_mutex_lock(&orgs_lock);
   for (scw_org_t **p = &orgs; *p != NULL; p = &(*p)->next)
     if (*p == org) {
@@ -200,10 +223,24 @@ static void org_release(void *data) {
   scw_org_free(org);
 }
 
-static int find_org(const char *name) {
-  for (scw_org_t *o = orgs; o != NULL; o = o->next)
-    if (strcmp(o->name, name) == 0)
-      return 1;
+/* A block whose name or Host another block has already: they would be
+ * indistinguishable (same callback, or same identifiers whose values
+ * interleave in every writer). */
+static int check_unique(const scw_org_t *org) {
+  for (const scw_org_t *o = orgs; o != NULL; o = o->next) {
+    if (strcmp(o->name, org->name) == 0) {
+      ERROR("scw_finops plugin: Organization \"%s\" is configured twice",
+            org->name);
+      return -1;
+    }
+    if (strcmp(o->host, org->host) == 0) {
+      ERROR("scw_finops plugin: Organization \"%s\": Host \"%s\" is already "
+            "used by Organization \"%s\": both would dispatch the same "
+            "identifiers; give each block its own Host",
+            org->name, org->host, o->name);
+      return -1;
+    }
+  }
   return 0;
 }
 
@@ -218,20 +255,19 @@ static int scw_config(oconfig_item_t *ci) {
     scw_org_t *org = scw_config_organization(child);
     if (org == NULL)
       return -1;
-    if (find_org(org->name)) {
-      ERROR("scw_finops plugin: Organization \"%s\" is configured twice",
-            org->name);
+    if (check_unique(org) != 0) {
       scw_org_free(org);
       return -1;
     }
     char cb_name[DATA_MAX_NAME_LEN];
-    snprintf(cb_name, sizeof(cb_name), PLUGIN_NAME "/%s", org->name);
+    read_callback_name(org, cb_name, sizeof(cb_name));
     pthread_mutex_lock(&orgs_lock);
     org->next = orgs;
     orgs = org;
     pthread_mutex_unlock(&orgs_lock);
-    /* On failure collectd frees org through org_release. */
-    if (plugin_register_complex_read(NULL, cb_name, scw_read, 0,
+    /* On failure collectd frees org through org_release. The group lets
+     * init unregister every organization at once. */
+    if (plugin_register_complex_read(PLUGIN_NAME, cb_name, scw_read, 0,
                                      &(user_data_t){.data = org,
                                                     .free_func = org_release}) != 0)
       return -1;
@@ -240,22 +276,44 @@ static int scw_config(oconfig_item_t *ci) {
 }
 
 static int scw_init(void) {
-  static int initialized;
-  if (initialized)
-    return 0;
-  initialized = 1;
-  /* Still single-threaded here, as curl_global_init requires. */
-  if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
-    ERROR("scw_finops plugin: curl_global_init failed");
+  static int curl_ready;
+  /* Still single-threaded here, as curl_global_init requires. A read
+   * callback without its worker would dispatch errors=0 forever, which looks
+   * healthy: failed organizations are unregistered (their user data is then
+   * freed by collectd). */
+  if (!curl_ready && curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+    ERROR("scw_finops plugin: curl_global_init failed; no organization is "
+          "read");
+    plugin_unregister_read_group(PLUGIN_NAME);
     return -1;
   }
-  int status = 0;
+  curl_ready = 1;
+  size_t started = 0, failed = 0, n = 0;
   pthread_mutex_lock(&orgs_lock);
   for (scw_org_t *o = orgs; o != NULL; o = o->next)
-    if (scw_worker_start(o) != 0)
-      status = -1;
+    n++;
+  char(*failed_names)[DATA_MAX_NAME_LEN] = calloc(n, DATA_MAX_NAME_LEN);
+  for (scw_org_t *o = orgs; o != NULL; o = o->next) {
+    if (o->thread_started)
+      continue; /* init ran before (it runs once per daemon, but be safe) */
+    if (scw_worker_start(o) == 0)
+      started++;
+    else if (failed_names != NULL)
+      read_callback_name(o, failed_names[failed++], DATA_MAX_NAME_LEN);
+    else
+      failed++;
+  }
   pthread_mutex_unlock(&orgs_lock);
-  return status;
+  /* Outside orgs_lock: unregistering may free an org (org_release). */
+  if (failed_names == NULL && failed > 0)
+    plugin_unregister_read_group(PLUGIN_NAME); /* no memory to name them */
+  for (size_t i = 0; failed_names != NULL && i < failed; i++)
+    plugin_unregister_read(failed_names[i]);
+  free(failed_names);
+  if (failed > 0)
+    ERROR("scw_finops plugin: %zu of %zu organizations could not start and "
+          "are not read (see above)", failed, started + failed);
+  return failed > 0 && started == 0 ? -1 : 0;
 }
 
 static int scw_shutdown(void) {

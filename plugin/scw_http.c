@@ -74,6 +74,8 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud) {
               sizeof(h->resp->request_id));
   take_header(line, n, "Retry-After", h->resp->retry_after,
               sizeof(h->resp->retry_after));
+  take_header(line, n, "Content-Type", h->resp->content_type,
+              sizeof(h->resp->content_type));
   return n;
 }
 
@@ -84,21 +86,42 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
   return h->cancel != NULL && atomic_load(h->cancel) ? 1 : 0;
 }
 
-static int add_auth_header(scw_http_t *h, const char *secret) {
+static void free_headers(struct curl_slist *headers) {
+  for (struct curl_slist *l = headers; l != NULL; l = l->next)
+    explicit_bzero(l->data, strlen(l->data));
+  curl_slist_free_all(headers);
+}
+
+/* The request headers, with the secret; NULL when out of memory. */
+static struct curl_slist *make_headers(const char *secret) {
   static const char prefix[] = "X-Auth-Token: ";
+  struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
   size_t n = sizeof(prefix) + strlen(secret);
   char *line = malloc(n);
-  if (line == NULL)
-    return -1;
+  if (headers == NULL || line == NULL) {
+    free(line);
+    free_headers(headers);
+    return NULL;
+  }
   memcpy(line, prefix, sizeof(prefix) - 1);
   memcpy(line + sizeof(prefix) - 1, secret, n - sizeof(prefix) + 1);
-  struct curl_slist *l = curl_slist_append(h->headers, line);
+  struct curl_slist *l = curl_slist_append(headers, line);
   explicit_bzero(line, n);
   free(line);
   if (l == NULL)
-    return -1;
-  h->headers = l;
-  return 0;
+    free_headers(headers);
+  return l;
+}
+
+scw_rc_t scw_http_set_secret(scw_http_t *h, const char *secret_key,
+                             scw_error_t *err) {
+  struct curl_slist *headers = make_headers(secret_key);
+  if (headers == NULL)
+    return scw_fail(err, SCW_ERR_NOMEM, "building request headers");
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+  free_headers(h->headers);
+  h->headers = headers;
+  return SCW_OK;
 }
 
 scw_http_t *scw_http_new(const scw_http_config_t *cfg, scw_error_t *err) {
@@ -111,9 +134,8 @@ scw_http_t *scw_http_new(const scw_http_config_t *cfg, scw_error_t *err) {
   h->cancel = cfg->cancel;
   h->max_response = cfg->max_response;
   h->timeout_ms = cfg->timeout_ms;
-  struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
-  h->headers = l;
-  if (l == NULL || add_auth_header(h, cfg->secret_key) != 0) {
+  h->headers = make_headers(cfg->secret_key);
+  if (h->headers == NULL) {
     scw_http_free(h);
     scw_fail(err, SCW_ERR_NOMEM, "building request headers");
     return NULL;
@@ -151,9 +173,7 @@ void scw_http_free(scw_http_t *h) {
     return;
   if (h->curl != NULL)
     curl_easy_cleanup(h->curl);
-  for (struct curl_slist *l = h->headers; l != NULL; l = l->next)
-    explicit_bzero(l->data, strlen(l->data));
-  curl_slist_free_all(h->headers);
+  free_headers(h->headers);
   free(h->body);
   free(h);
 }

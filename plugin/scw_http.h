@@ -31,6 +31,10 @@ typedef struct scw_http scw_http_t;
 scw_http_t *scw_http_new(const scw_http_config_t *cfg, scw_error_t *err);
 void scw_http_free(scw_http_t *http);
 
+/* Uses a new secret key from the next request on (the key was rotated). */
+scw_rc_t scw_http_set_secret(scw_http_t *http, const char *secret_key,
+                             scw_error_t *err);
+
 /* Bounds every later request so that it ends by `deadline` (CLOCK_MONOTONIC
  * seconds; 0 removes the bound). Used for RefreshTimeout. */
 void scw_http_set_deadline(scw_http_t *http, double deadline);

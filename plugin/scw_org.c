@@ -19,7 +19,7 @@ scw_org_t *scw_org_new(const char *name) {
   }
   org->group_by = SCW_GROUP_SKU;
   org->label_mode = SCW_LABEL_NAME;
-  strcpy(org->currency, "EUR");
+  memcpy(org->currency, "EUR", 4);
   org->refresh_interval = 3600;
   org->timeout = 30;
   org->query.page_size = 1000;
@@ -42,13 +42,6 @@ scw_org_t *scw_org_new(const char *name) {
   return org;
 }
 
-static void free_secret(char *secret) {
-  if (secret == NULL)
-    return;
-  explicit_bzero(secret, strlen(secret));
-  free(secret);
-}
-
 void scw_org_free(scw_org_t *org) {
   if (org == NULL)
     return;
@@ -62,7 +55,8 @@ void scw_org_free(scw_org_t *org) {
   scw_strlist_free(&org->query.resource_ids);
   scw_strlist_free(&org->query.resource_names);
   scw_strlist_free(&org->query.invoice_ids);
-  free_secret(org->secret_key);
+  scw_secret_free(org->secret_key);
+  scw_secret_file_free(&org->key_file);
   free(org->name);
   free(org->host);
   free(org->organization_id);

@@ -19,6 +19,7 @@
 
 #include "scw_agg.h"
 #include "scw_query.h"
+#include "scw_secret.h"
 #include "scw_snapshot.h"
 
 typedef struct scw_org {
@@ -26,7 +27,8 @@ typedef struct scw_org {
   char *name; /* block name */
   char *host; /* Host, or the block name */
   char *organization_id;
-  char *secret_key; /* wiped before it is freed */
+  char *secret_key; /* wiped before it is freed; the worker may replace it */
+  scw_secret_file_t key_file; /* SecretKeyFile; path NULL for other sources */
   char *url;
   char *ca_cert;
   char *proxy;
@@ -40,7 +42,7 @@ typedef struct scw_org {
   int max_charges;
   int max_retries;      /* per page, within one refresh */
   int refresh_timeout;  /* seconds for one refresh; 0 until configured */
-  int64_t max_response; /* bytes */
+  size_t max_response;  /* bytes, <= SIZE_MAX by construction */
   int verify_peer;
   int verify_host;
 
@@ -53,8 +55,13 @@ typedef struct scw_org {
   int attempted;   /* a refresh has finished, successfully or not */
   int refresh_now; /* the reader asks for an early refresh */
   atomic_int stop;
-  atomic_uint_fast64_t requests; /* HTTP requests sent, cumulative */
-  atomic_uint_fast64_t errors;   /* failed refreshes, cumulative */
+  /* API accounting, cumulative (DERIVE self-metrics). */
+  atomic_uint_fast64_t requests;  /* HTTP requests sent */
+  atomic_uint_fast64_t bytes;     /* response bytes received */
+  atomic_uint_fast64_t pages;     /* pages parsed */
+  atomic_uint_fast64_t retries;   /* requests repeated after a failure */
+  atomic_uint_fast64_t throttled; /* HTTP 429 answers */
+  atomic_uint_fast64_t errors;    /* failed refreshes */
   double last_read_cpu;          /* reader only: CPU s of the last read */
   /* Reader only: meta data of the current snapshot's series (and, last, of
    * the total), built once per snapshot instead of once per read. */

@@ -99,6 +99,26 @@ static int retryable_status(long status) {
          status == 504;
 }
 
+/* Says what came instead of JSON: status, Content-Type and the first
+ * printable bytes (a proxy's HTML page names itself there). */
+static void describe_body(const scw_http_response_t *resp, scw_error_t *err) {
+  char start[65];
+  size_t n = 0;
+  for (size_t i = 0; i < resp->len && n < sizeof(start) - 1; i++) {
+    unsigned char ch = (unsigned char)resp->body[i];
+    if (ch >= 0x20 && ch < 0x7f)
+      start[n++] = (char)ch;
+    else if (n > 0 && start[n - 1] != ' ')
+      start[n++] = ' '; /* newlines, tabs, UTF-8: one space */
+  }
+  start[n] = '\0';
+  char type[sizeof(resp->content_type)];
+  scw_log_safe(resp->content_type, type, sizeof(type));
+  scw_error_prefix(err, "HTTP %ld, Content-Type \"%s\", %zu bytes starting "
+                   "\"%s\"", resp->status, type[0] ? type : "none", resp->len,
+                   start);
+}
+
 /* One attempt at a page: fetch, check the status, parse into agg.
  * *retry tells whether a failure may be retried without double counting. */
 static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
@@ -111,6 +131,7 @@ static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
   scw_rc_t rc = fetch(ctx, url, resp, err);
   stats->bytes += resp->len;
   stats->last_status = resp->status;
+  stats->throttled += resp->status == 429;
   memcpy(stats->request_id, resp->request_id, sizeof(stats->request_id));
   if (rc != SCW_OK) {
     *retry = rc == SCW_ERR_TRANSPORT;
@@ -126,15 +147,23 @@ static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
   size_t n = 0;
   rc = scw_page_parse(parser, resp->body, resp->len, scw_agg_add, agg, next, &n,
                       err);
-  /* An unreadable body (truncated by a proxy...) added nothing: fetch it
-   * again. A page that failed half-way did add charges: never re-add. */
-  *retry = rc == SCW_ERR_PARSE && n == 0;
+  /* A body that is not JSON (truncated by a proxy, an HTML error page) added
+   * nothing: fetch it again. Valid JSON of the wrong shape would fail the
+   * same way again, and a page that failed half-way did add charges: never
+   * re-add. */
+  *retry = rc == SCW_ERR_NOT_JSON;
+  if (rc == SCW_ERR_NOT_JSON)
+    describe_body(resp, err);
   if (rc == SCW_OK) {
     stats->pages++;
     if (p->max_charges > 0 && agg->charges + agg->skipped > p->max_charges)
-      return scw_fail(err, SCW_ERR_LIMIT,
-                      "more than MaxCharges (%zu) charges; raise it or narrow "
-                      "the filters", p->max_charges);
+      rc = scw_fail(err, SCW_ERR_LIMIT,
+                    "more than MaxCharges (%zu) charges; raise it or narrow "
+                    "the filters", p->max_charges);
+  }
+  if (rc != SCW_OK) { /* the caller only takes a token from a good page */
+    free(*next);
+    *next = NULL;
   }
   return rc;
 }

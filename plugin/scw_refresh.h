@@ -22,6 +22,7 @@ typedef struct {
   size_t len;
   char request_id[96]; /* X-Request-Id, for support tickets; "" if none */
   char retry_after[64];/* Retry-After header verbatim; "" if none */
+  char content_type[64];/* Content-Type header, for errors; "" if none */
 } scw_http_response_t;
 
 /* Performs one GET. Returns SCW_OK when an HTTP answer (any status) arrived;
@@ -59,6 +60,7 @@ typedef struct {
   uint64_t bytes;    /* response bytes received */
   unsigned pages;    /* pages parsed */
   unsigned retries;  /* requests repeated after a retryable failure */
+  unsigned throttled;/* answers with HTTP 429 */
   long last_status;  /* status of the last answer, 0 if none */
   char request_id[96];/* X-Request-Id of the last answer */
 } scw_refresh_stats_t;

@@ -40,8 +40,11 @@ static void log_snapshot_notes(scw_org_t *org, const scw_snapshot_t *snap) {
   if (snap->skipped > 0)
     c_complain(LOG_WARNING, &org->currency_complaint,
                "scw_finops plugin: %s: skipped %zu charges in a currency other "
-               "than %s (first: %s); set Currency to report them",
+               "than %s (first: %s); to report them, add another "
+               "<Organization> block with the same OrganizationID, its own "
+               "Host and Currency \"%s\"",
                org->name, snap->skipped, snap->currency,
+               agg->n_other_currencies > 0 ? agg->other_currencies[0] : "?",
                agg->n_other_currencies > 0 ? agg->other_currencies[0] : "?");
   else
     c_release(LOG_INFO, &org->currency_complaint,
@@ -84,7 +87,42 @@ static double clock_random(void *ctx) {
   return (double)rand_r(&seed) / ((double)RAND_MAX + 1.0);
 }
 
-/* One refresh; returns 0 on success. */
+/* Reads SecretKeyFile again when it changed (or, with force, always) and
+ * hands a new key to the HTTP client. Returns 1 when the key changed. */
+static int reload_secret(scw_org_t *org, scw_http_t *http, int force) {
+  if (org->key_file.path == NULL)
+    return 0; /* SecretKey or SecretKeyEnv: nothing to re-read */
+  scw_error_t err = {0};
+  int changed = scw_secret_reload(&org->key_file, &org->secret_key, force, &err);
+  if (changed < 0) {
+    ERROR("scw_finops plugin: %s: cannot re-read SecretKeyFile, keeping the "
+          "key in use: %s", org->name, err.msg);
+    return 0;
+  }
+  if (changed == 0)
+    return 0;
+  if (scw_http_set_secret(http, org->secret_key, &err) != SCW_OK) {
+    ERROR("scw_finops plugin: %s: %s", org->name, err.msg);
+    return 0;
+  }
+  INFO("scw_finops plugin: %s: SecretKeyFile \"%s\" changed: re-read, using "
+       "the new key from now on", org->name, org->key_file.path);
+  return 1;
+}
+
+/* What a 401 did about the key, for the error line. */
+static const char *after_401(scw_org_t *org, int reread) {
+  if (org->key_file.path == NULL)
+    return "; the key comes from SecretKey or SecretKeyEnv: change it and "
+           "restart collectd";
+  return reread ? "; SecretKeyFile was re-read and holds a new key: retrying "
+                  "now"
+                : "; SecretKeyFile was re-read and holds the same key: write "
+                  "the new key there, it is picked up without a restart";
+}
+
+/* One refresh; returns 0 on success, 1 when it failed with a 401 and a new
+ * key was read since, -1 on other failures. */
 static int refresh_once(scw_org_t *org, scw_http_t *http) {
   scw_clock_t clock = {NULL /* monotonic */, backoff_sleep, clock_random, org};
   scw_refresh_params_t params = {
@@ -107,17 +145,24 @@ static int refresh_once(scw_org_t *org, scw_http_t *http) {
                                 http, &snap, &stats, &err);
   scw_http_set_deadline(http, 0);
   atomic_fetch_add(&org->requests, stats.requests);
+  atomic_fetch_add(&org->bytes, stats.bytes);
+  atomic_fetch_add(&org->pages, stats.pages);
+  atomic_fetch_add(&org->retries, stats.retries);
+  atomic_fetch_add(&org->throttled, stats.throttled);
   if (rc == SCW_ERR_CANCELLED)
     return -1; /* shutdown: not an API fault */
   if (rc != SCW_OK) {
+    int unauthenticated = rc == SCW_ERR_HTTP && stats.last_status == 401;
+    int new_key = unauthenticated && reload_secret(org, http, 1);
     atomic_fetch_add(&org->errors, 1);
     c_complain(LOG_ERR, &org->refresh_complaint,
                "scw_finops plugin: %s: refresh failed, keeping the previous "
-               "numbers: %s: %s%s%s%s",
+               "numbers: %s: %s%s%s%s%s",
                org->name, scw_strerror(rc), err.msg,
                stats.request_id[0] ? " (X-Request-Id " : "",
-               stats.request_id, stats.request_id[0] ? ")" : "");
-    return -1;
+               stats.request_id, stats.request_id[0] ? ")" : "",
+               unauthenticated ? after_401(org, new_key) : "");
+    return new_key ? 1 : -1;
   }
   snap->created = (int64_t)time(NULL);
   snap->duration = scw_monotonic_now() - started;
@@ -150,19 +195,25 @@ static void *worker_main(void *arg) {
       .verify_host = org->verify_host,
       .ca_cert = org->ca_cert,
       .proxy = org->proxy,
-      .max_response = (size_t)org->max_response,
+      .max_response = org->max_response,
       .cancel = &org->stop,
   };
   scw_error_t err = {0};
   scw_http_t *http = scw_http_new(&hc, &err);
   if (http == NULL) {
-    ERROR("scw_finops plugin: %s: cannot set up HTTP: %s", org->name, err.msg);
+    ERROR("scw_finops plugin: %s: cannot set up HTTP, this organization is "
+          "not read: %s", org->name, err.msg);
+    atomic_fetch_add(&org->errors, 1); /* visible, not a healthy errors=0 */
     mark_attempted(org);
     return NULL;
   }
   unsigned failures = 0;
   while (!atomic_load(&org->stop)) {
-    int ok = refresh_once(org, http) == 0;
+    reload_secret(org, http, 0);
+    int rc = refresh_once(org, http);
+    if (rc == 1) /* a 401, and the key file held a new key: use it now */
+      rc = refresh_once(org, http);
+    int ok = rc == 0;
     mark_attempted(org);
     failures = ok ? 0 : failures + 1;
     int64_t now = (int64_t)time(NULL);

@@ -6,6 +6,7 @@
 #include "utils/metadata/meta_data.h"
 #include "utils_complain.h"
 
+#include <errno.h>
 #include <stdarg.h>
 
 stub_dispatched_t *stub_dispatched;
@@ -17,6 +18,9 @@ int (*stub_shutdown_cb)(void);
 plugin_read_cb stub_read_cb;
 user_data_t stub_read_ud;
 char stub_read_name[256];
+stub_read_t stub_reads[STUB_MAX_READS];
+size_t stub_n_reads;
+int stub_threads_allowed = -1;
 
 void stub_reset(void) {
   free(stub_dispatched);
@@ -32,8 +36,7 @@ static void log_append(const char *line) {
   if (bigger == NULL)
     abort();
   stub_log = bigger;
-  strcpy(stub_log + old, line);
-  strcat(stub_log, "\n");
+  snprintf(stub_log + old, strlen(line) + 2, "%s\n", line);
 }
 
 void plugin_log(int level, const char *format, ...) {
@@ -134,11 +137,47 @@ int plugin_register_shutdown(const char *name, plugin_shutdown_cb callback) {
 int plugin_register_complex_read(const char *group, const char *name,
                                  plugin_read_cb callback, cdtime_t interval,
                                  user_data_t const *user_data) {
-  (void)group, (void)interval;
+  (void)interval;
+  if (stub_n_reads >= STUB_MAX_READS)
+    abort();
+  stub_read_t *r = &stub_reads[stub_n_reads++];
+  memset(r, 0, sizeof(*r));
+  snprintf(r->name, sizeof(r->name), "%s", name);
+  snprintf(r->group, sizeof(r->group), "%s", group ? group : "");
+  r->cb = callback;
+  r->ud = *user_data;
   stub_read_cb = callback;
   stub_read_ud = *user_data;
   snprintf(stub_read_name, sizeof(stub_read_name), "%s", name);
   return 0;
+}
+
+static void remove_read(stub_read_t *r) {
+  r->removed = 1;
+  if (stub_read_ud.data == r->ud.data)
+    memset(&stub_read_ud, 0, sizeof(stub_read_ud));
+  if (r->ud.free_func != NULL)
+    r->ud.free_func(r->ud.data);
+  r->ud.data = NULL;
+}
+
+int plugin_unregister_read(const char *name) {
+  for (size_t i = 0; i < stub_n_reads; i++)
+    if (!stub_reads[i].removed && strcmp(stub_reads[i].name, name) == 0) {
+      remove_read(&stub_reads[i]);
+      return 0;
+    }
+  return -1;
+}
+
+int plugin_unregister_read_group(const char *group) {
+  int found = -1;
+  for (size_t i = 0; i < stub_n_reads; i++)
+    if (!stub_reads[i].removed && strcmp(stub_reads[i].group, group) == 0) {
+      remove_read(&stub_reads[i]);
+      found = 0;
+    }
+  return found;
 }
 
 /* ---- config helpers, with the daemon's semantics ---- */
@@ -210,5 +249,9 @@ void c_do_release(int level, c_complain_t *c, const char *format, ...) {
 int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
                          void *arg, char const *name) {
   (void)name;
+  if (stub_threads_allowed == 0)
+    return EAGAIN;
+  if (stub_threads_allowed > 0)
+    stub_threads_allowed--;
   return pthread_create(thread, NULL, start_routine, arg);
 }

@@ -26,7 +26,23 @@ extern size_t stub_n_dispatched;
 /* All log lines since the last reset, joined with '\n'. */
 extern char *stub_log;
 
-/* The callbacks the plugin registered. */
+/* Every read callback registered, in order; `removed` once unregistered
+ * (its user data is then freed, as the daemon does). */
+#define STUB_MAX_READS 8
+typedef struct {
+  char name[256];
+  char group[64];
+  plugin_read_cb cb;
+  user_data_t ud;
+  int removed;
+} stub_read_t;
+extern stub_read_t stub_reads[STUB_MAX_READS];
+extern size_t stub_n_reads;
+/* How many more plugin_thread_create calls succeed (-1: all); the others
+ * fail with EAGAIN. */
+extern int stub_threads_allowed;
+
+/* The callbacks the plugin registered (the read: the last one). */
 extern int (*stub_config_cb)(oconfig_item_t *);
 extern int (*stub_init_cb)(void);
 extern int (*stub_shutdown_cb)(void);

@@ -227,6 +227,23 @@ static void test_other_currencies_skipped(void **state) {
   scw_agg_free(agg);
 }
 
+static void test_currency_case_insensitive(void **state) {
+  (void)state;
+  scw_agg_t *agg = scw_agg_new(SCW_GROUP_SKU, "EUR");
+  add_ok(agg, ch("p", "n", "s", "", NULL, "EUR", 100));
+  add_ok(agg, ch("p", "n", "s", "", NULL, "eur", 100)); /* same money */
+  add_ok(agg, ch("p", "n", "s", "", NULL, "Eur", 100));
+  add_ok(agg, ch("p", "n", "s", "", NULL, "usd", 5));
+  add_ok(agg, ch("p", "n", "s", "", NULL, "USD", 5));
+  assert_true(agg->total_nanos == 300);
+  assert_int_equal(agg->charges, 3);
+  assert_int_equal(agg->skipped, 2);
+  /* Reported as Currency must be written: one entry, upper case. */
+  assert_int_equal(agg->n_other_currencies, 1);
+  assert_string_equal(agg->other_currencies[0], "USD");
+  scw_agg_free(agg);
+}
+
 static void test_other_currencies_list_bounded(void **state) {
   (void)state;
   scw_agg_t *agg = scw_agg_new(SCW_GROUP_ORGANIZATION, "EUR");
@@ -423,6 +440,7 @@ int main(void) {
       cmocka_unit_test(test_project_name_last_non_empty),
       cmocka_unit_test(test_projects_sharing_a_name),
       cmocka_unit_test(test_other_currencies_skipped),
+      cmocka_unit_test(test_currency_case_insensitive),
       cmocka_unit_test(test_other_currencies_list_bounded),
       cmocka_unit_test(test_charge_without_price),
       cmocka_unit_test(test_negative_credits),

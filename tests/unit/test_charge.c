@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -420,7 +421,9 @@ static void test_charges_missing_or_wrong(void **state) {
   assert_parse_fails(fx, "[]", SCW_ERR_PARSE);
   assert_parse_fails(fx, "[{\"charges\":[]}]", SCW_ERR_PARSE);
   assert_parse_fails(fx, "\"charges\"", SCW_ERR_PARSE);
-  assert_parse_fails(fx, "null", SCW_ERR_PARSE);
+  /* json-c cannot tell a bare literal at the end of the buffer from a
+   * truncated one. */
+  assert_parse_fails(fx, "null", SCW_ERR_NOT_JSON);
 }
 
 static void test_charge_not_object(void **state) {
@@ -471,27 +474,27 @@ static void test_truncated_json(void **state) {
     recorder_clear(&fx->rec);
     scw_rc_t rc = scw_page_parse(fx->parser, spec_page, cut, record, &fx->rec,
                                  &fx->token, &fx->n, &fx->err);
-    if (rc != SCW_ERR_PARSE)
+    if (rc != SCW_ERR_NOT_JSON)
       fail_msg("prefix of %zu bytes: rc %d", cut, (int)rc);
     assert_null(fx->token);
     assert_int_equal(fx->n, 0);
     assert_int_equal(fx->rec.n, 0);
   }
-  assert_parse_fails(fx, "{\"charges\":[", SCW_ERR_PARSE);
-  assert_parse_fails(fx, "", SCW_ERR_PARSE);
+  assert_parse_fails(fx, "{\"charges\":[", SCW_ERR_NOT_JSON);
+  assert_parse_fails(fx, "", SCW_ERR_NOT_JSON);
 }
 
 static void test_trailing_garbage(void **state) {
   fx_t *fx = *state;
-  assert_parse_fails(fx, "{\"charges\":[]}x", SCW_ERR_PARSE);
-  assert_parse_fails(fx, "{\"charges\":[]}{\"charges\":[]}", SCW_ERR_PARSE);
-  assert_parse_fails(fx, "{\"charges\":[]} ,", SCW_ERR_PARSE);
+  assert_parse_fails(fx, "{\"charges\":[]}x", SCW_ERR_NOT_JSON);
+  assert_parse_fails(fx, "{\"charges\":[]}{\"charges\":[]}", SCW_ERR_NOT_JSON);
+  assert_parse_fails(fx, "{\"charges\":[]} ,", SCW_ERR_NOT_JSON);
 }
 
 static void test_invalid_utf8(void **state) {
   fx_t *fx = *state;
   assert_parse_fails(fx, CHARGE_WITH(",\"project_name\":\"caf\xc3\"}"),
-                     SCW_ERR_PARSE);
+                     SCW_ERR_NOT_JSON);
   /* Invalid UTF-8 inside a string is passed on as bytes: the parser does
    * not pay for validating every byte; scw_meta_safe and the identifier
    * rule make such strings safe where they leave the plugin. */
@@ -572,13 +575,35 @@ static void test_callback_error_aborts(void **state) {
   assert_null(fx->token);
 }
 
+static void test_byte_order_mark_tolerated(void **state) {
+  fx_t *fx = *state;
+  char body[4096];
+  snprintf(body, sizeof(body), "\xEF\xBB\xBF%s", spec_page);
+  assert_int_equal(parse(fx, body), SCW_OK);
+  assert_int_equal(fx->n, 3);
+  /* Only at the start, and only once. */
+  snprintf(body, sizeof(body), "\xEF\xBB\xBF\xEF\xBB\xBF%s", spec_page);
+  assert_parse_fails(fx, body, SCW_ERR_NOT_JSON);
+  assert_non_null(strstr(fx->err.msg, "at byte 3"));
+}
+
+static void test_html_is_not_json(void **state) {
+  fx_t *fx = *state;
+  assert_parse_fails(fx, "<html><body>502 Bad Gateway</body></html>",
+                     SCW_ERR_NOT_JSON);
+  assert_non_null(strstr(fx->err.msg, "invalid JSON at byte 0"));
+  /* Valid JSON of the wrong shape is a different, deterministic error. */
+  assert_parse_fails(fx, "{\"message\":\"maintenance\"}", SCW_ERR_PARSE);
+  assert_parse_fails(fx, "[]", SCW_ERR_PARSE);
+}
+
 static void test_parser_reuse(void **state) {
   fx_t *fx = *state;
   /* A failure in the middle does not poison the next page. */
   assert_int_equal(parse(fx, spec_page), SCW_OK);
   assert_int_equal(fx->n, 3);
-  assert_parse_fails(fx, "{\"charges\":[", SCW_ERR_PARSE);
-  assert_parse_fails(fx, "{\"charges\":[]}}", SCW_ERR_PARSE);
+  assert_parse_fails(fx, "{\"charges\":[", SCW_ERR_NOT_JSON);
+  assert_parse_fails(fx, "{\"charges\":[]}}", SCW_ERR_NOT_JSON);
   assert_int_equal(parse(fx, CHARGE_WITH(",\"price\":{\"currency_code\":\"EUR\","
                                          "\"units\":7}")),
                    SCW_OK);
@@ -622,6 +647,8 @@ int main(void) {
       T(test_unknown_fields_ignored),
       T(test_empty_charges_with_token),
       T(test_callback_error_aborts),
+      T(test_byte_order_mark_tolerated),
+      T(test_html_is_not_json),
       T(test_parser_reuse),
   };
   return cmocka_run_group_tests_name("charge", tests, NULL, NULL);

@@ -84,15 +84,20 @@ static void base_opts(opts_t *o) {
 
 static scw_org_t *registered_org(void) { return stub_read_ud.data; }
 
+/* What the daemon does at shutdown: free every read callback's data. */
 static void release_org(void) {
-  if (stub_read_ud.data != NULL)
-    stub_read_ud.free_func(stub_read_ud.data);
+  for (size_t i = 0; i < stub_n_reads; i++)
+    if (!stub_reads[i].removed && stub_reads[i].ud.free_func != NULL)
+      stub_reads[i].ud.free_func(stub_reads[i].ud.data);
+  stub_n_reads = 0;
   memset(&stub_read_ud, 0, sizeof(stub_read_ud));
 }
 
 static int setup(void **state) {
   (void)state;
   stub_reset();
+  stub_n_reads = 0;
+  stub_threads_allowed = -1;
   memset(&stub_read_ud, 0, sizeof(stub_read_ud));
   unsetenv("SCW_FINOPS_MIN_REFRESH_INTERVAL");
   return 0;
@@ -209,7 +214,7 @@ static void test_bad_values(void **state) {
       {"PageSize", 0, NULL},         {"PageSize", 1001, NULL},
       {"RefreshInterval", 10, NULL}, {"Timeout", 0, NULL},
       {"MaxPages", 0, NULL},         {"GroupBy", 0, "bogus"},
-      {"ProjectLabel", 0, "nick"},   {"Currency", 0, "eur"},
+      {"ProjectLabel", 0, "nick"},   {"Currency", 0, "euro"},
       {"URL", 0, "ftp://x"},         {"ProjectID", 0, "not-a-uuid"},
       {"MaxRetries", 11, NULL},      {"RefreshTimeout", 0, NULL},
       {"MaxCharges", 0, NULL},       {"MaxResponseSize", 100, NULL},
@@ -475,7 +480,8 @@ static void test_read_without_snapshot(void **state) {
   configure_default();
   stub_reset();
   assert_int_equal(stub_read_cb(&stub_read_ud), 0);
-  assert_int_equal(stub_n_dispatched, 3); /* read_cpu, http_requests, errors */
+  /* read_cpu, http_requests, errors, api bytes/pages/retries/throttled */
+  assert_int_equal(stub_n_dispatched, 7);
   assert_null(stub_find("", "currency", "total"));
 }
 
@@ -488,6 +494,132 @@ static void test_duplicate_block_name(void **state) {
   assert_int_not_equal(run_config("acme", &o), 0);
   assert_non_null(strstr(stub_log, "configured twice"));
   assert_ptr_equal(stub_read_ud.data, first);
+}
+
+/* ---- several organizations, lifecycle ---- */
+
+/* Configures block `name` with Host `host` (NULL: the default) pointing at a
+ * closed loopback port, so a started worker fails fast and backs off. */
+static int configure_org(const char *name, const char *host) {
+  opts_t o = {0};
+  base_opts(&o);
+  add_s(&o, "URL", "http://127.0.0.1:9");
+  if (host != NULL)
+    add_s(&o, "Host", host);
+  return run_config(name, &o);
+}
+
+static void test_release_stops_only_that_organization(void **state) {
+  (void)state;
+  assert_int_equal(configure_org("a", NULL), 0);
+  assert_int_equal(configure_org("b", NULL), 0);
+  assert_int_equal(stub_init_cb(), 0);
+  scw_org_t *b = stub_reads[1].ud.data;
+  assert_int_equal(b->thread_started, 1);
+  /* The daemon frees a's read callback (unregister or shutdown). */
+  assert_int_equal(plugin_unregister_read("scw_finops/a"), 0);
+  assert_int_equal(atomic_load(&b->stop), 0);
+  assert_int_equal(b->thread_started, 1);
+}
+
+static void test_failed_start_unregisters_the_organization(void **state) {
+  (void)state;
+  assert_int_equal(configure_org("a", NULL), 0);
+  assert_int_equal(configure_org("b", NULL), 0);
+  assert_string_equal(stub_reads[0].group, "scw_finops");
+  stub_threads_allowed = 1; /* one worker starts, the other cannot */
+  assert_int_equal(stub_init_cb(), 0);
+  assert_int_equal(stub_reads[0].removed + stub_reads[1].removed, 1);
+  assert_non_null(strstr(stub_log, "cannot start the refresh thread"));
+  assert_non_null(strstr(stub_log, "1 of 2 organizations could not start"));
+
+  /* None can start: every read callback goes, and init reports failure. */
+  release_org();
+  stub_reset();
+  assert_int_equal(configure_org("c", NULL), 0);
+  stub_threads_allowed = 0;
+  assert_int_not_equal(stub_init_cb(), 0);
+  assert_int_equal(stub_reads[0].removed, 1);
+}
+
+static void test_same_host_rejected(void **state) {
+  (void)state;
+  assert_int_equal(configure_org("a", "shared"), 0);
+  assert_int_not_equal(configure_org("b", "shared"), 0);
+  assert_non_null(strstr(stub_log, "Host \"shared\" is already used by "
+                                   "Organization \"a\""));
+  /* The default Host is the block name: it clashes the same way. */
+  stub_reset();
+  assert_int_not_equal(configure_org("shared", NULL), 0);
+  assert_int_equal(configure_org("c", "other"), 0);
+  assert_int_equal(stub_n_reads, 2);
+}
+
+static void test_max_response_size_bounds(void **state) {
+  (void)state;
+  opts_t o = {0};
+  base_opts(&o);
+  add_n(&o, "MaxResponseSize", 4294967296.0);
+  if (SIZE_MAX >= UINT64_C(4294967296)) {
+    assert_int_equal(run_config("acme", &o), 0);
+    assert_true(registered_org()->max_response == (size_t)UINT64_C(4294967296));
+    release_org();
+  } else { /* 32-bit: 4 GiB does not fit size_t and must not wrap to 0 */
+    expect_config_error(&o, "MaxResponseSize");
+  }
+  base_opts(&o);
+  add_n(&o, "MaxResponseSize", 4294967297.0);
+  expect_config_error(&o, "MaxResponseSize");
+  base_opts(&o);
+  add_n(&o, "MaxResponseSize", 4095);
+  expect_config_error(&o, "MaxResponseSize");
+}
+
+static void test_insecure_settings_warn(void **state) {
+  (void)state;
+  opts_t o = {0};
+  base_opts(&o);
+  add_s(&o, "URL", "http://api.example.com");
+  assert_int_equal(run_config("a", &o), 0);
+  assert_non_null(strstr(stub_log, "plain HTTP: the secret key is sent in clear"));
+
+  stub_reset(); /* loopback: the key does not leave the machine */
+  base_opts(&o);
+  add_s(&o, "URL", "http://127.0.0.1:8080/x");
+  assert_int_equal(run_config("b", &o), 0);
+  base_opts(&o);
+  add_s(&o, "URL", "http://localhost/x");
+  assert_int_equal(run_config("c", &o), 0);
+  assert_true(stub_log == NULL || strstr(stub_log, "plain HTTP") == NULL);
+
+  base_opts(&o);
+  add_s(&o, "URL", "http://localhost.example.com/x");
+  assert_int_equal(run_config("d", &o), 0);
+  assert_non_null(strstr(stub_log, "plain HTTP"));
+
+  stub_reset();
+  base_opts(&o);
+  add_b(&o, "VerifyPeer", 0);
+  assert_int_equal(run_config("e", &o), 0);
+  assert_non_null(strstr(stub_log, "VerifyPeer is false"));
+  stub_reset();
+  base_opts(&o);
+  add_b(&o, "VerifyHost", 0);
+  assert_int_equal(run_config("f", &o), 0);
+  assert_non_null(strstr(stub_log, "VerifyHost is false"));
+}
+
+static void test_currency_any_case(void **state) {
+  (void)state;
+  opts_t o = {0};
+  base_opts(&o);
+  add_s(&o, "Currency", "usd");
+  assert_int_equal(run_config("acme", &o), 0);
+  assert_string_equal(registered_org()->currency, "USD");
+  release_org();
+  base_opts(&o);
+  add_s(&o, "Currency", "e1r");
+  expect_config_error(&o, "Currency");
 }
 
 int main(void) {
@@ -512,6 +644,12 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_read_withholds_last_month, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_without_snapshot, setup, teardown),
       cmocka_unit_test_setup_teardown(test_duplicate_block_name, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_release_stops_only_that_organization, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failed_start_unregisters_the_organization, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_same_host_rejected, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_max_response_size_bounds, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_insecure_settings_warn, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_currency_any_case, setup, teardown),
   };
   return cmocka_run_group_tests_name("config_and_read", tests, NULL, NULL);
 }

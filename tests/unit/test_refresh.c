@@ -275,7 +275,7 @@ static void test_malformed_page_2(void **state) {
 
   fake_fetch_free(&fx->fake);
   const fake_response_t truncated[] = {OK(PAGE1), OK("{\"charges\":[")};
-  assert_int_equal(RUN(fx, truncated), SCW_ERR_PARSE);
+  assert_int_equal(RUN(fx, truncated), SCW_ERR_NOT_JSON);
   assert_contains(fx->err.msg, "page 2");
 }
 
@@ -390,7 +390,7 @@ static void test_restart_then_other_error(void **state) {
   fx_t *fx = *state;
   const fake_response_t script[] = {
       OK(PAGE1), {.status = 400, .body = "{}"}, OK(PAGE1), OK("not json")};
-  assert_int_equal(RUN(fx, script), SCW_ERR_PARSE);
+  assert_int_equal(RUN(fx, script), SCW_ERR_NOT_JSON);
   assert_int_equal(fx->stats.requests, 4);
 }
 
