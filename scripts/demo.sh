@@ -76,6 +76,16 @@ LoadPlugin write_log
 </Plugin>
 CONF
 
+# A plugin whose shared libraries are missing fails only at dlopen, deep in
+# collectd's log: say so first, with the fix.
+for p in $(sed -n 's/^<\{0,1\}LoadPlugin \([a-z_]*\).*/\1/p' "$run/collectd.conf"); do
+  if ldd "/usr/lib/collectd/$p.so" 2>&1 | grep -q "not found"; then
+    echo "collectd plugin $p lacks shared libraries (run: sh scripts/deps.sh run):"
+    ldd "/usr/lib/collectd/$p.so" | grep "not found"
+    exit 1
+  fi
+done
+
 echo "== collectd -f -C $run/collectd.conf (Ctrl-C to stop)"
 if [ -n "${DEMO_SECONDS:-}" ]; then
   /usr/sbin/collectd -f -C "$run/collectd.conf" &

@@ -53,6 +53,23 @@ def test_unknown_option(work):
                       'Colour "blue"'), ['option "Colour": unknown option'])
 
 
+def test_same_host_twice(work):
+    two = "\n".join('<Organization "%s">\nOrganizationID "%s"\nSecretKey "%s"\nHost "costs"\n'
+                    '</Organization>' % (name, h.ORG1, SECRET) for name in ("eur", "usd"))
+    check(work, two, ['Organization "usd": Host "costs" is already used by Organization "eur"'])
+
+
+def test_lower_case_currency_accepted(work):
+    """`Currency "usd"` is USD (ISO codes are compared in any case): the
+    config passes; the read fails only because nothing listens on port 9."""
+    cd = h.Collectd(work, [], raw_plugin_config=block(
+        'OrganizationID "%s"' % h.ORG1, 'SecretKey "%s"' % SECRET, 'Currency "usd"',
+        'URL "http://127.0.0.1:9"'))
+    rc, out = cd.run_once()
+    assert 'option "Currency"' not in out, out
+    assert "Parsing the config file failed" not in out, out
+
+
 def test_unknown_top_level_option(work):
     check(work, 'Colour "blue"', ['unknown option "Colour"'])
 
@@ -66,4 +83,6 @@ if __name__ == "__main__":
         test_unknown_group_by,
         test_unknown_option,
         test_unknown_top_level_option,
+        test_same_host_twice,
+        test_lower_case_currency_accepted,
     ])
