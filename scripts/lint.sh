@@ -19,3 +19,11 @@ missing=$(git ls-files 2>/dev/null | grep -E '\.(c|h|py|sh|jq|am|ac|spec|db|conf
 if [ -n "$missing" ]; then
   echo "no SPDX-License-Identifier line in:"; echo "$missing"; exit 1
 fi
+
+# Unbounded string copies: use snprintf, memcpy with a known length, or
+# collectd's sstrncpy instead.
+unbounded=$(grep -nE '\b(strcpy|strcat|sprintf|gets)\(' plugin/*.c plugin/*.h tests/unit/*.c \
+  tests/fuzz/*.c bench/*.c 2>/dev/null || true)
+if [ -n "$unbounded" ]; then
+  echo "unbounded string functions:"; echo "$unbounded"; exit 1
+fi

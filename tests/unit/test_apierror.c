@@ -220,10 +220,11 @@ static void test_output_bounded(void **state) {
   size_t n = 20000;
   char *body = malloc(n + 64);
   assert_non_null(body);
-  strcpy(body, "{\"type\":\"t\",\"message\":\"");
-  size_t off = strlen(body);
+  static const char head[] = "{\"type\":\"t\",\"message\":\"";
+  size_t off = sizeof(head) - 1;
+  memcpy(body, head, off);
   memset(body + off, 'm', n);
-  strcpy(body + off + n, "\"}");
+  memcpy(body + off + n, "\"}", 3);
   char small[40];
   memset(small, 'Z', sizeof(small));
   scw_api_error_describe(500, body, strlen(body), ORG, small, 32);

@@ -81,8 +81,8 @@ static void test_full_query(void **state) {
   assert_url(&q, NULL, base);
 
   char want[2048];
-  strcpy(want, base);
-  strcat(want, "&page_token=CgwI8K7y%2Bz%2FgYQ%3D%3D");
+  snprintf(want, sizeof(want), "%s&page_token=CgwI8K7y%%2Bz%%2FgYQ%%3D%%3D",
+           base);
   assert_url(&q, "CgwI8K7y+z/gYQ==", want);
 
   /* The token page URL is the first page URL plus the token, nothing else. */
@@ -151,7 +151,7 @@ static void test_strlist(void **state) {
   scw_strlist_t l = {0};
   char buf[8] = "one";
   assert_int_equal(scw_strlist_add(&l, buf), 0);
-  strcpy(buf, "two"); /* the list holds a copy */
+  memcpy(buf, "two", 4); /* the list holds a copy */
   assert_int_equal(scw_strlist_add(&l, buf), 0);
   assert_int_equal(scw_strlist_add(&l, ""), 0);
   assert_int_equal(l.n, 3);
