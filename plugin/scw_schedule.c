@@ -3,9 +3,10 @@
  *
  * Numbers and why:
  *  - settle 3 days: Scaleway posts the charges of a month's last hours late
- *    (the issue measured 15 % of a day missing after midnight) and finishes
- *    the month within the first days; 3 days covers that with margin while
- *    bounding the extra work to about 20 full-month walks a month.
+ *    (issue 9: 15 % of them were lost while the last refresh before
+ *    midnight was all a month got) and the month is invoiced within its
+ *    first days; 3 days covers that with margin and bounds the extra work to
+ *    about 20 full-month walks a month at the default interval.
  *  - closing cadence: every interval for the first 6 h (late charges arrive
  *    within hours; the load stays what it was before midnight, when the same
  *    full month was walked every interval and the new month is tiny), then
