@@ -17,9 +17,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#define CFG_ERROR(org, key, fmt, ...)                                          \
+#define CFG_ERROR(cfg, key, fmt, ...)                                          \
   ERROR("scw_finops plugin: Organization \"%s\": option \"%s\": " fmt,         \
-        (org)->name, (key), __VA_ARGS__)
+        (cfg)->name, (key), __VA_ARGS__)
 
 int scw_config_min_refresh_interval(void) {
   const char *v = getenv("SCW_FINOPS_MIN_REFRESH_INTERVAL");
@@ -37,24 +37,24 @@ static int is_uuid(const char *s) {
 }
 
 /* Adds every string argument of ci to list (one or more per line). */
-static int get_list(scw_org_t *org, const oconfig_item_t *ci,
+static int get_list(scw_org_config_t *cfg, const oconfig_item_t *ci,
                     scw_strlist_t *list, int uuid) {
   if (ci->values_num < 1) {
-    CFG_ERROR(org, ci->key, "%s", "needs at least one string argument");
+    CFG_ERROR(cfg, ci->key, "%s", "needs at least one string argument");
     return -1;
   }
   for (int i = 0; i < ci->values_num; i++) {
     const oconfig_value_t *v = &ci->values[i];
     if (v->type != OCONFIG_TYPE_STRING || v->value.string[0] == '\0') {
-      CFG_ERROR(org, ci->key, "%s", "arguments must be non-empty strings");
+      CFG_ERROR(cfg, ci->key, "%s", "arguments must be non-empty strings");
       return -1;
     }
     if (uuid && !is_uuid(v->value.string)) {
-      CFG_ERROR(org, ci->key, "\"%s\" is not a UUID", v->value.string);
+      CFG_ERROR(cfg, ci->key, "\"%s\" is not a UUID", v->value.string);
       return -1;
     }
     if (scw_strlist_add(list, v->value.string) != 0) {
-      CFG_ERROR(org, ci->key, "%s", "out of memory");
+      CFG_ERROR(cfg, ci->key, "%s", "out of memory");
       return -1;
     }
   }
@@ -62,32 +62,32 @@ static int get_list(scw_org_t *org, const oconfig_item_t *ci,
 }
 
 /* cf_util_get_* log without naming the block: say which block it was. */
-static int get_string(scw_org_t *org, const oconfig_item_t *ci, char **out) {
+static int get_string(scw_org_config_t *cfg, const oconfig_item_t *ci, char **out) {
   if (cf_util_get_string(ci, out) == 0)
     return 0;
-  CFG_ERROR(org, ci->key, "%s", "needs exactly one string argument");
+  CFG_ERROR(cfg, ci->key, "%s", "needs exactly one string argument");
   return -1;
 }
 
-static int get_int_range(scw_org_t *org, const oconfig_item_t *ci, int *out,
+static int get_int_range(scw_org_config_t *cfg, const oconfig_item_t *ci, int *out,
                          int min, int max) {
   int v;
   if (cf_util_get_int(ci, &v) != 0) {
-    CFG_ERROR(org, ci->key, "%s", "needs exactly one numeric argument");
+    CFG_ERROR(cfg, ci->key, "%s", "needs exactly one numeric argument");
     return -1;
   }
   if (v < min || v > max) {
-    CFG_ERROR(org, ci->key, "%d is out of range (%d..%d)", v, min, max);
+    CFG_ERROR(cfg, ci->key, "%d is out of range (%d..%d)", v, min, max);
     return -1;
   }
   *out = v;
   return 0;
 }
 
-static int get_bool(scw_org_t *org, const oconfig_item_t *ci, int *out) {
+static int get_bool(scw_org_config_t *cfg, const oconfig_item_t *ci, int *out) {
   bool v;
   if (cf_util_get_boolean(ci, &v) != 0) {
-    CFG_ERROR(org, ci->key, "%s", "needs exactly one boolean argument");
+    CFG_ERROR(cfg, ci->key, "%s", "needs exactly one boolean argument");
     return -1;
   }
   *out = v;
@@ -96,78 +96,78 @@ static int get_bool(scw_org_t *org, const oconfig_item_t *ci, int *out) {
 
 /* Reads the key from the first line of a file (the worker reads it again
  * when the file changes); warns when others can read it. */
-static int read_key_file(scw_org_t *org, const oconfig_item_t *ci) {
+static int read_key_file(scw_org_config_t *cfg, const oconfig_item_t *ci) {
   char *path = NULL;
-  if (get_string(org, ci, &path) != 0)
+  if (get_string(cfg, ci, &path) != 0)
     return -1;
   int group_readable = 0;
   scw_error_t err = {0};
-  scw_rc_t rc = scw_secret_read(path, &org->key_file, &org->secret_key,
+  scw_rc_t rc = scw_secret_read(path, &cfg->key_file, &cfg->secret_key,
                                 &group_readable, &err);
   if (rc != SCW_OK)
-    CFG_ERROR(org, ci->key, "%s", err.msg);
+    CFG_ERROR(cfg, ci->key, "%s", err.msg);
   else if (group_readable)
     WARNING("scw_finops plugin: Organization \"%s\": secret key file \"%s\" "
             "is readable by group or others; chmod 600 it",
-            org->name, path);
+            cfg->name, path);
   free(path);
   return rc == SCW_OK ? 0 : -1;
 }
 
-static int read_key_env(scw_org_t *org, const oconfig_item_t *ci) {
+static int read_key_env(scw_org_config_t *cfg, const oconfig_item_t *ci) {
   char *var = NULL;
-  if (get_string(org, ci, &var) != 0)
+  if (get_string(cfg, ci, &var) != 0)
     return -1;
   const char *value = getenv(var);
   if (value == NULL || value[0] == '\0') {
-    CFG_ERROR(org, ci->key, "environment variable %s is not set", var);
+    CFG_ERROR(cfg, ci->key, "environment variable %s is not set", var);
     free(var);
     return -1;
   }
   free(var);
-  org->secret_key = strdup(value);
-  return org->secret_key != NULL ? 0 : -1;
+  cfg->secret_key = strdup(value);
+  return cfg->secret_key != NULL ? 0 : -1;
 }
 
-static int get_secret(scw_org_t *org, const oconfig_item_t *ci) {
-  if (org->secret_key != NULL) {
-    CFG_ERROR(org, ci->key, "%s",
+static int get_secret(scw_org_config_t *cfg, const oconfig_item_t *ci) {
+  if (cfg->secret_key != NULL) {
+    CFG_ERROR(cfg, ci->key, "%s",
               "give only one of SecretKey, SecretKeyFile, SecretKeyEnv");
     return -1;
   }
   if (strcasecmp(ci->key, "SecretKeyFile") == 0)
-    return read_key_file(org, ci);
+    return read_key_file(cfg, ci);
   if (strcasecmp(ci->key, "SecretKeyEnv") == 0)
-    return read_key_env(org, ci);
-  return get_string(org, ci, &org->secret_key);
+    return read_key_env(cfg, ci);
+  return get_string(cfg, ci, &cfg->secret_key);
 }
 
-static int get_enum(scw_org_t *org, const oconfig_item_t *ci) {
+static int get_enum(scw_org_config_t *cfg, const oconfig_item_t *ci) {
   char value[32];
   if (cf_util_get_string_buffer(ci, value, sizeof(value)) != 0) {
-    CFG_ERROR(org, ci->key, "%s", "needs exactly one string argument");
+    CFG_ERROR(cfg, ci->key, "%s", "needs exactly one string argument");
     return -1;
   }
   if (strcasecmp(ci->key, "GroupBy") == 0) {
-    if (scw_group_by_parse(value, &org->group_by) == 0)
+    if (scw_group_by_parse(value, &cfg->group_by) == 0)
       return 0;
-    CFG_ERROR(org, ci->key, "\"%s\" is not one of organization, project, sku, "
+    CFG_ERROR(cfg, ci->key, "\"%s\" is not one of organization, project, sku, "
               "resource", value);
     return -1;
   }
   if (strcasecmp(value, "name") == 0 || strcasecmp(value, "id") == 0) {
-    org->label_mode = tolower((unsigned char)value[0]) == 'n' ? SCW_LABEL_NAME
+    cfg->label_mode = tolower((unsigned char)value[0]) == 'n' ? SCW_LABEL_NAME
                                                               : SCW_LABEL_ID;
     return 0;
   }
-  CFG_ERROR(org, ci->key, "\"%s\" is not one of name, id", value);
+  CFG_ERROR(cfg, ci->key, "\"%s\" is not one of name, id", value);
   return -1;
 }
 
-static int get_currency(scw_org_t *org, const oconfig_item_t *ci) {
+static int get_currency(scw_org_config_t *cfg, const oconfig_item_t *ci) {
   char value[16];
   if (cf_util_get_string_buffer(ci, value, sizeof(value)) != 0) {
-    CFG_ERROR(org, ci->key, "%s", "needs exactly one string argument");
+    CFG_ERROR(cfg, ci->key, "%s", "needs exactly one string argument");
     return -1;
   }
   int ok = strlen(value) == 3;
@@ -176,11 +176,11 @@ static int get_currency(scw_org_t *org, const oconfig_item_t *ci) {
     value[i] = (char)toupper((unsigned char)value[i]); /* "eur" is EUR */
   }
   if (!ok) {
-    CFG_ERROR(org, ci->key, "\"%s\" is not a three-letter ISO 4217 code such "
+    CFG_ERROR(cfg, ci->key, "\"%s\" is not a three-letter ISO 4217 code such "
               "as EUR", value);
     return -1;
   }
-  sstrncpy(org->currency, value, sizeof(org->currency));
+  sstrncpy(cfg->currency, value, sizeof(cfg->currency));
   return 0;
 }
 
@@ -200,13 +200,13 @@ static int is_loopback_url(const char *url) {
   return 0;
 }
 
-static int get_url(scw_org_t *org, const oconfig_item_t *ci) {
-  if (get_string(org, ci, &org->url) != 0)
+static int get_url(scw_org_config_t *cfg, const oconfig_item_t *ci) {
+  if (get_string(cfg, ci, &cfg->url) != 0)
     return -1;
-  if (strncasecmp(org->url, "https://", 8) != 0 &&
-      strncasecmp(org->url, "http://", 7) != 0) {
-    CFG_ERROR(org, ci->key, "\"%s\" must start with https:// or http://",
-              org->url);
+  if (strncasecmp(cfg->url, "https://", 8) != 0 &&
+      strncasecmp(cfg->url, "http://", 7) != 0) {
+    CFG_ERROR(cfg, ci->key, "\"%s\" must start with https:// or http://",
+              cfg->url);
     return -1;
   }
   return 0;
@@ -214,22 +214,22 @@ static int get_url(scw_org_t *org, const oconfig_item_t *ci) {
 
 /* Settings that expose the secret key get a WARNING: they are legal (a local
  * proxy, a test API), but should never be silent. */
-static void warn_insecure(const scw_org_t *org) {
-  if (strncasecmp(org->url, "http://", 7) == 0 && !is_loopback_url(org->url))
+static void warn_insecure(const scw_org_config_t *cfg) {
+  if (strncasecmp(cfg->url, "http://", 7) == 0 && !is_loopback_url(cfg->url))
     WARNING("scw_finops plugin: Organization \"%s\": URL \"%s\" is plain "
             "HTTP: the secret key is sent in clear text; use https://",
-            org->name, org->url);
-  if (!org->verify_peer || !org->verify_host)
+            cfg->name, cfg->url);
+  if (!cfg->verify_peer || !cfg->verify_host)
     WARNING("scw_finops plugin: Organization \"%s\": %s is false: the TLS "
             "certificate is not checked and the secret key may go to an "
             "impostor; use CACert for a private CA instead",
-            org->name, !org->verify_peer ? "VerifyPeer" : "VerifyHost");
+            cfg->name, !cfg->verify_peer ? "VerifyPeer" : "VerifyHost");
 }
 
-static int get_max_response(scw_org_t *org, const oconfig_item_t *ci) {
+static int get_max_response(scw_org_config_t *cfg, const oconfig_item_t *ci) {
   double v;
   if (cf_util_get_double(ci, &v) != 0) {
-    CFG_ERROR(org, ci->key, "%s", "needs exactly one numeric argument");
+    CFG_ERROR(cfg, ci->key, "%s", "needs exactly one numeric argument");
     return -1;
   }
   /* 4 GiB, or less where size_t is smaller (32-bit builds): the limit is
@@ -238,134 +238,133 @@ static int get_max_response(scw_org_t *org, const oconfig_item_t *ci) {
   if ((double)SIZE_MAX < max)
     max = (double)SIZE_MAX;
   if (v < 4096 || v > max) {
-    CFG_ERROR(org, ci->key, "%.0f bytes is out of range (4096..%.0f)", v, max);
+    CFG_ERROR(cfg, ci->key, "%.0f bytes is out of range (4096..%.0f)", v, max);
     return -1;
   }
-  org->max_response = (size_t)v;
+  cfg->max_response = (size_t)v;
   return 0;
 }
 
-static int config_option(scw_org_t *org, const oconfig_item_t *c) {
+static int config_option(scw_org_config_t *cfg, const oconfig_item_t *c) {
   const char *k = c->key;
-  int page_size = (int)org->query.page_size;
+  int page_size = (int)cfg->query.page_size;
   if (strcasecmp(k, "OrganizationID") == 0) {
-    if (get_string(org, c, &org->organization_id) != 0)
+    if (get_string(cfg, c, &cfg->organization_id) != 0)
       return -1;
-    if (is_uuid(org->organization_id))
+    if (is_uuid(cfg->organization_id))
       return 0;
-    CFG_ERROR(org, k, "\"%s\" is not a UUID", org->organization_id);
+    CFG_ERROR(cfg, k, "\"%s\" is not a UUID", cfg->organization_id);
     return -1;
   }
   if (strcasecmp(k, "SecretKey") == 0 || strcasecmp(k, "SecretKeyFile") == 0 ||
       strcasecmp(k, "SecretKeyEnv") == 0)
-    return get_secret(org, c);
+    return get_secret(cfg, c);
   if (strcasecmp(k, "URL") == 0)
-    return get_url(org, c);
+    return get_url(cfg, c);
   if (strcasecmp(k, "ProjectID") == 0)
-    return get_list(org, c, &org->query.project_ids, 1);
+    return get_list(cfg, c, &cfg->query.project_ids, 1);
   if (strcasecmp(k, "SKU") == 0)
-    return get_list(org, c, &org->query.skus, 0);
+    return get_list(cfg, c, &cfg->query.skus, 0);
   if (strcasecmp(k, "ResourceID") == 0)
-    return get_list(org, c, &org->query.resource_ids, 0);
+    return get_list(cfg, c, &cfg->query.resource_ids, 0);
   if (strcasecmp(k, "ResourceName") == 0)
-    return get_list(org, c, &org->query.resource_names, 0);
+    return get_list(cfg, c, &cfg->query.resource_names, 0);
   if (strcasecmp(k, "InvoiceID") == 0)
-    return get_list(org, c, &org->query.invoice_ids, 1);
+    return get_list(cfg, c, &cfg->query.invoice_ids, 1);
   if (strcasecmp(k, "GroupBy") == 0 || strcasecmp(k, "ProjectLabel") == 0)
-    return get_enum(org, c);
+    return get_enum(cfg, c);
   if (strcasecmp(k, "Currency") == 0)
-    return get_currency(org, c);
+    return get_currency(cfg, c);
   if (strcasecmp(k, "RefreshInterval") == 0)
-    return get_int_range(org, c, &org->refresh_interval,
+    return get_int_range(cfg, c, &cfg->refresh_interval,
                          scw_config_min_refresh_interval(), 31 * 86400);
   if (strcasecmp(k, "Timeout") == 0)
-    return get_int_range(org, c, &org->timeout, 1, 3600);
+    return get_int_range(cfg, c, &cfg->timeout, 1, 3600);
   if (strcasecmp(k, "PageSize") == 0) {
-    if (get_int_range(org, c, &page_size, 1, 1000) != 0)
+    if (get_int_range(cfg, c, &page_size, 1, 1000) != 0)
       return -1;
-    org->query.page_size = (unsigned)page_size;
+    cfg->query.page_size = (unsigned)page_size;
     return 0;
   }
   if (strcasecmp(k, "MaxPages") == 0)
-    return get_int_range(org, c, &org->max_pages, 1, 1000000);
+    return get_int_range(cfg, c, &cfg->max_pages, 1, 1000000);
   if (strcasecmp(k, "MaxCharges") == 0)
-    return get_int_range(org, c, &org->max_charges, 1, 1000000000);
+    return get_int_range(cfg, c, &cfg->max_charges, 1, 1000000000);
   if (strcasecmp(k, "MaxRetries") == 0)
-    return get_int_range(org, c, &org->max_retries, 0, 10);
+    return get_int_range(cfg, c, &cfg->max_retries, 0, 10);
+  if (strcasecmp(k, "StartupSpread") == 0)
+    return get_int_range(cfg, c, &cfg->startup_spread, 0, 86400);
   if (strcasecmp(k, "RefreshTimeout") == 0)
-    return get_int_range(org, c, &org->refresh_timeout, 1, 86400);
+    return get_int_range(cfg, c, &cfg->refresh_timeout, 1, 86400);
   if (strcasecmp(k, "MaxResponseSize") == 0)
-    return get_max_response(org, c);
+    return get_max_response(cfg, c);
   if (strcasecmp(k, "Host") == 0)
-    return get_string(org, c, &org->host);
+    return get_string(cfg, c, &cfg->host);
   if (strcasecmp(k, "VerifyPeer") == 0)
-    return get_bool(org, c, &org->verify_peer);
+    return get_bool(cfg, c, &cfg->verify_peer);
   if (strcasecmp(k, "VerifyHost") == 0)
-    return get_bool(org, c, &org->verify_host);
+    return get_bool(cfg, c, &cfg->verify_host);
   if (strcasecmp(k, "CACert") == 0)
-    return get_string(org, c, &org->ca_cert);
+    return get_string(cfg, c, &cfg->ca_cert);
   if (strcasecmp(k, "Proxy") == 0)
-    return get_string(org, c, &org->proxy);
-  CFG_ERROR(org, k, "%s", "unknown option");
+    return get_string(cfg, c, &cfg->proxy);
+  CFG_ERROR(cfg, k, "%s", "unknown option");
   return -1;
 }
 
-static int check_complete(scw_org_t *org) {
-  if (org->organization_id == NULL) {
-    CFG_ERROR(org, "OrganizationID", "%s", "is required");
+static int check_complete(scw_org_config_t *cfg) {
+  if (cfg->organization_id == NULL) {
+    CFG_ERROR(cfg, "OrganizationID", "%s", "is required");
     return -1;
   }
-  if (org->secret_key == NULL) {
-    CFG_ERROR(org, "SecretKeyFile", "%s",
+  if (cfg->secret_key == NULL) {
+    CFG_ERROR(cfg, "SecretKeyFile", "%s",
               "no secret key: set SecretKeyFile, SecretKeyEnv or SecretKey");
     return -1;
   }
-  if (org->refresh_timeout == 0) {
+  if (cfg->refresh_timeout == 0) {
     /* Half the interval (so a refresh never runs into the next one), at
      * least one request timeout, at most 10 minutes. */
-    org->refresh_timeout = org->refresh_interval / 2;
-    if (org->refresh_timeout < org->timeout)
-      org->refresh_timeout = org->timeout;
-    if (org->refresh_timeout > 600)
-      org->refresh_timeout = 600;
+    cfg->refresh_timeout = cfg->refresh_interval / 2;
+    if (cfg->refresh_timeout < cfg->timeout)
+      cfg->refresh_timeout = cfg->timeout;
+    if (cfg->refresh_timeout > 600)
+      cfg->refresh_timeout = 600;
   }
-  if (org->refresh_timeout < org->timeout)
+  if (cfg->refresh_timeout < cfg->timeout)
     WARNING("scw_finops plugin: Organization \"%s\": RefreshTimeout (%d s) is "
             "shorter than Timeout (%d s): a slow page will hit RefreshTimeout",
-            org->name, org->refresh_timeout, org->timeout);
-  if (org->host == NULL && (org->host = strdup(org->name)) == NULL)
+            cfg->name, cfg->refresh_timeout, cfg->timeout);
+  if (cfg->host == NULL && (cfg->host = strdup(cfg->name)) == NULL)
     return -1;
-  if (strlen(org->host) >= DATA_MAX_NAME_LEN) {
-    CFG_ERROR(org, "Host", "\"%s\" is longer than %d bytes", org->host,
+  if (strlen(cfg->host) >= DATA_MAX_NAME_LEN) {
+    CFG_ERROR(cfg, "Host", "\"%s\" is longer than %d bytes", cfg->host,
               DATA_MAX_NAME_LEN - 1);
     return -1;
   }
-  org->query.base_url = org->url;
-  org->query.organization_id = org->organization_id;
-  warn_insecure(org);
+  cfg->query.base_url = cfg->url;
+  cfg->query.organization_id = cfg->organization_id;
+  warn_insecure(cfg);
   return 0;
 }
 
-scw_org_t *scw_config_organization(const oconfig_item_t *ci) {
+int scw_config_organization(const oconfig_item_t *ci, scw_org_config_t *cfg) {
   if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
       ci->values[0].value.string[0] == '\0') {
     ERROR("scw_finops plugin: <Organization> needs exactly one non-empty "
           "string argument, its name");
-    return NULL;
+    return -1;
   }
-  scw_org_t *org = scw_org_new(ci->values[0].value.string);
-  if (org == NULL) {
+  if (scw_org_config_init(cfg, ci->values[0].value.string) != 0) {
     ERROR("scw_finops plugin: out of memory");
-    return NULL;
+    return -1;
   }
   int status = 0;
   for (int i = 0; i < ci->children_num && status == 0; i++)
-    status = config_option(org, &ci->children[i]);
+    status = config_option(cfg, &ci->children[i]);
   if (status == 0)
-    status = check_complete(org);
-  if (status != 0) {
-    scw_org_free(org);
-    return NULL;
-  }
-  return org;
+    status = check_complete(cfg);
+  if (status != 0)
+    scw_org_config_free(cfg);
+  return status;
 }

@@ -7,9 +7,10 @@
 
 #include "plugin.h"
 
-/* Returns a fully validated org, or NULL after logging one ERROR line that
- * names the block and the option at fault. */
-scw_org_t *scw_config_organization(const oconfig_item_t *ci);
+/* Fills *cfg from the block and validates it: 0, or -1 after logging one
+ * ERROR line that names the block and the option at fault (cfg is then
+ * released). */
+int scw_config_organization(const oconfig_item_t *ci, scw_org_config_t *cfg);
 
 /* The smallest RefreshInterval accepted: 300 s, or the value of the
  * environment variable SCW_FINOPS_MIN_REFRESH_INTERVAL (for tests). */

@@ -15,6 +15,7 @@ const char *scw_strerror(scw_rc_t rc) {
   case SCW_ERR_HTTP: return "API error";
   case SCW_ERR_PARSE: return "malformed response";
   case SCW_ERR_NOT_JSON: return "response is not JSON";
+  case SCW_ERR_NOT_FOUND: return "not found";
   case SCW_ERR_PAGINATION: return "pagination error";
   case SCW_ERR_OVERFLOW: return "amount overflow";
   case SCW_ERR_LIMIT: return "limit exceeded";

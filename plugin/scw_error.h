@@ -22,6 +22,7 @@ typedef enum {
   SCW_ERR_OVERFLOW,   /* a money amount or sum outside int64 nano-units */
   SCW_ERR_LIMIT,      /* a configured bound (response size...) exceeded */
   SCW_ERR_CANCELLED,  /* shutdown interrupted the work */
+  SCW_ERR_NOT_FOUND,  /* a file that does not exist (yet) */
 } scw_rc_t;
 
 #define SCW_ERRMSG_SIZE 512

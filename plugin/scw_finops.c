@@ -1,196 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /* scw_finops.c - the collectd glue: configuration entry point, init,
- * shutdown, and the read callback that dispatches the latest snapshot.
+ * shutdown, and the read callback.
  *
- * Data path: scw_config.c (block -> scw_org_t) -> scw_worker.c (thread) ->
- * scw_http.c (page fetch) -> scw_charge.c (page parse) -> scw_agg.c (sums) ->
- * scw_snapshot.c (names, hand-over) -> here (dispatch). */
+ * Data path: scw_config.c (block -> scw_org_config_t) -> scw_worker.c
+ * (schedule, thread) -> scw_http.c (page fetch) -> scw_charge.c (page parse)
+ * -> scw_agg.c (sums) -> scw_snapshot.c (names, hand-over) -> scw_dispatch.c
+ * (read callback); scw_state.c keeps it all across restarts. */
 #include "scw_org.h"
 
+#include "configfile.h"
 #include "plugin.h"
 #include "utils/common/common.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "scw_config.h"
-#include "scw_money.h"
+#include "scw_dispatch.h"
 #include "scw_naming.h"
-#include "scw_time.h"
+#include "scw_worker.h"
 
 #define PLUGIN_NAME "scw_finops"
-/* The first read after start waits this long for the first refresh, so that
- * `collectd -T` and the first interval already carry costs. Short, because
- * collectd cannot stop while a read callback blocks. */
-#define FIRST_READ_WAIT_MS 5000L
-/* Longest meta data value, bytes with the NUL. collectd 5.12's JSON
- * formatter (write_http) escapes each string into a 512-byte buffer and drops
- * the whole value list when it does not fit; 240 bytes stay below that even
- * if every byte needs a backslash. */
-#define SCW_META_MAX 241
-
-/* The pure core names series without collectd's headers: its buffers must
- * be exactly collectd's identifier parts, or sstrncpy would cut names. */
-_Static_assert(SCW_NAME_SIZE == DATA_MAX_NAME_LEN,
-               "SCW_NAME_SIZE must equal collectd's DATA_MAX_NAME_LEN");
-_Static_assert(sizeof(((scw_series_t *)0)->plugin_instance) ==
-                   sizeof(((value_list_t *)0)->plugin_instance),
-               "series plugin_instance must fit value_list_t's");
-_Static_assert(sizeof(((scw_series_t *)0)->type_instance) ==
-                   sizeof(((value_list_t *)0)->type_instance),
-               "series type_instance must fit value_list_t's");
 
 static scw_org_t *orgs; /* every configured organization */
+static unsigned n_orgs; /* configured so far: each one's index */
 static pthread_mutex_t orgs_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* ---- dispatch ---------------------------------------------------------- */
-
-typedef struct {
-  const char *key;
-  const char *value;
-} meta_kv_t;
-
-/* Meta data from raw Scaleway strings: never control bytes or broken UTF-8
- * (they would reach JSON writers and logs), and bounded like everything
- * else. NULL values are left out. */
-static meta_data_t *build_meta(const meta_kv_t *kv, size_t n) {
-  meta_data_t *md = meta_data_create();
-  for (size_t i = 0; md != NULL && i < n; i++)
-    if (kv[i].value != NULL) {
-      char safe[SCW_META_MAX];
-      scw_meta_safe(kv[i].value, safe, sizeof(safe));
-      meta_data_add_string(md, kv[i].key, safe);
-    }
-  return md;
-}
-
-static void meta_cache_free(scw_org_t *org) {
-  for (size_t i = 0; i < org->n_series_meta; i++)
-    meta_data_destroy(org->series_meta[i]);
-  free(org->series_meta);
-  org->series_meta = NULL;
-  org->n_series_meta = 0;
-  org->meta_generation = 0;
-}
-
-/* Meta data for every series of snap (index n_series: the total). Built
- * when a new snapshot is first dispatched; dispatch copies meta data, so
- * the same objects serve every read of that snapshot. */
-static void meta_cache_update(scw_org_t *org, const scw_snapshot_t *snap) {
-  if (org->meta_generation == snap->generation && org->series_meta != NULL)
-    return;
-  meta_cache_free(org);
-  org->series_meta = calloc(snap->n_series + 1, sizeof(*org->series_meta));
-  if (org->series_meta == NULL)
-    return; /* dispatch without meta data rather than not at all */
-  org->n_series_meta = snap->n_series + 1;
-  org->meta_generation = snap->generation;
-  for (size_t i = 0; i < snap->n_series; i++) {
-    const scw_series_t *s = &snap->series[i];
-    meta_kv_t kv[] = {
-        {"project_id", s->project_id},     {"project_name", s->project_name},
-        {"sku", s->sku},                   {"resource_id", s->resource_id},
-        {"resource_name", s->resource_name}, {"currency", snap->currency},
-        {"billing_period", snap->period},
-    };
-    org->series_meta[i] = build_meta(kv, STATIC_ARRAY_SIZE(kv));
-  }
-  meta_kv_t kv[] = {
-      {"organization_id", org->organization_id},
-      {"currency", snap->currency},
-      {"billing_period", snap->period},
-  };
-  org->series_meta[snap->n_series] = build_meta(kv, STATIC_ARRAY_SIZE(kv));
-}
-
-static void submit(const scw_org_t *org, const char *plugin_instance,
-                   const char *type, const char *type_instance, value_t value,
-                   meta_data_t *meta) {
-  value_list_t vl = VALUE_LIST_INIT;
-  vl.values = &value;
-  vl.values_len = 1;
-  sstrncpy(vl.host, org->host, sizeof(vl.host));
-  sstrncpy(vl.plugin, PLUGIN_NAME, sizeof(vl.plugin));
-  sstrncpy(vl.plugin_instance, plugin_instance, sizeof(vl.plugin_instance));
-  sstrncpy(vl.type, type, sizeof(vl.type));
-  sstrncpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
-  vl.meta = meta; /* dispatch deep-copies it; the cache keeps ours */
-  plugin_dispatch_values(&vl);
-}
-
-static void submit_gauge(const scw_org_t *org, const char *type,
-                         const char *type_instance, double v) {
-  submit(org, "", type, type_instance, (value_t){.gauge = v}, NULL);
-}
-
-static void submit_derive(const scw_org_t *org, const char *type,
-                          const char *type_instance,
-                          const atomic_uint_fast64_t *counter) {
-  submit(org, "", type, type_instance,
-         (value_t){.derive = (derive_t)atomic_load(counter)}, NULL);
-}
-
-static void submit_costs(scw_org_t *org, const scw_snapshot_t *snap) {
-  meta_cache_update(org, snap);
-  meta_data_t **meta = org->series_meta;
-  for (size_t i = 0; i < snap->n_series; i++) {
-    const scw_series_t *s = &snap->series[i];
-    submit(org, s->plugin_instance, "currency", s->type_instance,
-           (value_t){.gauge = scw_money_to_double(s->nanos)},
-           meta ? meta[i] : NULL);
-  }
-  submit(org, "", "currency", "total",
-         (value_t){.gauge = scw_money_to_double(snap->total_nanos)},
-         meta ? meta[snap->n_series] : NULL);
-}
-
-/* Costs are only published while they describe this month and are fresh. */
-static int costs_publishable(scw_org_t *org, const scw_snapshot_t *snap,
-                             int64_t now) {
-  char period[8];
-  scw_period_of(now, period, sizeof(period));
-  if (strcmp(period, snap->period) != 0) {
-    scw_worker_kick(org); /* a new month: refresh now */
-    return 0;
-  }
-  return now - snap->created <= 3 * (int64_t)org->refresh_interval;
-}
-
-static double thread_cpu_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* StateDir: NULL until configured, "" when disabled. */
+static char *state_dir;
 
 static int scw_read(user_data_t *ud) {
-  scw_org_t *org = ud->data;
-  scw_worker_wait_first(org, FIRST_READ_WAIT_MS); /* no-op after the first */
-  double cpu_start = thread_cpu_seconds();
-  /* What this callback costs collectd, reported one read late. */
-  submit_gauge(org, "duration", "read_cpu", org->last_read_cpu);
-
-  submit_derive(org, "http_requests", "", &org->requests);
-  submit_derive(org, "errors", "", &org->errors);
-  submit_derive(org, "derive", "api_bytes", &org->bytes);
-  submit_derive(org, "derive", "api_pages", &org->pages);
-  submit_derive(org, "derive", "api_retries", &org->retries);
-  submit_derive(org, "derive", "api_throttled", &org->throttled);
-
-  scw_snapshot_t *snap = scw_slot_acquire(&org->slot);
-  if (snap == NULL) {
-    org->last_read_cpu = thread_cpu_seconds() - cpu_start;
-    return 0;
-  }
-  int64_t now = (int64_t)time(NULL);
-  submit_gauge(org, "count", "charges", (double)snap->charges);
-  submit_gauge(org, "count", "skipped_charges", (double)snap->skipped);
-  submit_gauge(org, "duration", "refresh", snap->duration);
-  submit_gauge(org, "duration", "snapshot_age", (double)(now - snap->created));
-  if (costs_publishable(org, snap, now))
-    submit_costs(org, snap);
-  scw_snapshot_release(snap);
-  org->last_read_cpu = thread_cpu_seconds() - cpu_start;
+  scw_dispatch_read(ud->data, (int64_t)time(NULL));
   return 0;
 }
 
@@ -199,12 +42,20 @@ static int scw_read(user_data_t *ud) {
 static void stop_all_workers(void) {
   pthread_mutex_lock(&orgs_lock);
   for (scw_org_t *o = orgs; o != NULL; o = o->next)
-    scw_worker_signal_stop(o);
+    scw_worker_signal_stop(o->worker);
   pthread_mutex_unlock(&orgs_lock);
 }
 
 static void read_callback_name(const scw_org_t *org, char *buf, size_t size) {
-  snprintf(buf, size, PLUGIN_NAME "/%s", org->name);
+  snprintf(buf, size, PLUGIN_NAME "/%s", org->cfg.name);
+}
+
+static void org_free(scw_org_t *org) {
+  scw_worker_free(org->worker); /* stops and joins its thread first */
+  scw_read_cache_free(&org->current_cache);
+  scw_read_cache_free(&org->closing_cache);
+  scw_org_config_free(&org->cfg);
+  free(org);
 }
 
 /* user_data free_func: collectd destroys read callbacks before it calls
@@ -219,46 +70,83 @@ static void org_release(void *data) {
       break;
     }
   pthread_mutex_unlock(&orgs_lock);
-  meta_cache_free(org);
-  scw_org_free(org);
+  org_free(org);
 }
 
 /* A block whose name or Host another block has already: they would be
  * indistinguishable (same callback, or same identifiers whose values
  * interleave in every writer). */
-static int check_unique(const scw_org_t *org) {
+static int check_unique(const scw_org_config_t *cfg) {
   for (const scw_org_t *o = orgs; o != NULL; o = o->next) {
-    if (strcmp(o->name, org->name) == 0) {
+    if (strcmp(o->cfg.name, cfg->name) == 0) {
       ERROR("scw_finops plugin: Organization \"%s\" is configured twice",
-            org->name);
+            cfg->name);
       return -1;
     }
-    if (strcmp(o->host, org->host) == 0) {
+    if (strcmp(o->cfg.host, cfg->host) == 0) {
       ERROR("scw_finops plugin: Organization \"%s\": Host \"%s\" is already "
             "used by Organization \"%s\": both would dispatch the same "
             "identifiers; give each block its own Host",
-            org->name, org->host, o->name);
+            cfg->name, cfg->host, o->cfg.name);
       return -1;
     }
   }
   return 0;
 }
 
+/* One <Organization> block: its configuration, and a worker that is not
+ * started yet. */
+static scw_org_t *org_new(const oconfig_item_t *ci) {
+  static uint64_t seed; /* one per daemon: organizations spread around it */
+  if (seed == 0)
+    seed = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+  scw_org_t *org = calloc(1, sizeof(*org));
+  if (org == NULL) {
+    ERROR("scw_finops plugin: out of memory");
+    return NULL;
+  }
+  if (scw_config_organization(ci, &org->cfg) != 0) {
+    free(org);
+    return NULL;
+  }
+  if (check_unique(&org->cfg) != 0 ||
+      (org->worker = scw_worker_new(&org->cfg, n_orgs, seed,
+                                    (int64_t)time(NULL))) == NULL) {
+    org_free(org);
+    return NULL;
+  }
+  n_orgs++;
+  return org;
+}
+
+static int config_state_dir(const oconfig_item_t *ci) {
+  char *dir = NULL;
+  if (cf_util_get_string(ci, &dir) != 0) {
+    ERROR("scw_finops plugin: option \"StateDir\" needs one string argument "
+          "(\"\" turns the state off)");
+    return -1;
+  }
+  free(state_dir);
+  state_dir = dir;
+  return 0;
+}
+
 static int scw_config(oconfig_item_t *ci) {
   for (int i = 0; i < ci->children_num; i++) {
     oconfig_item_t *child = &ci->children[i];
+    if (strcasecmp(child->key, "StateDir") == 0) {
+      if (config_state_dir(child) != 0)
+        return -1;
+      continue;
+    }
     if (strcasecmp(child->key, "Organization") != 0) {
-      ERROR("scw_finops plugin: unknown option \"%s\"; only <Organization> "
-            "blocks are allowed here", child->key);
+      ERROR("scw_finops plugin: unknown option \"%s\"; only StateDir and "
+            "<Organization> blocks are allowed here", child->key);
       return -1;
     }
-    scw_org_t *org = scw_config_organization(child);
+    scw_org_t *org = org_new(child);
     if (org == NULL)
       return -1;
-    if (check_unique(org) != 0) {
-      scw_org_free(org);
-      return -1;
-    }
     char cb_name[DATA_MAX_NAME_LEN];
     read_callback_name(org, cb_name, sizeof(cb_name));
     pthread_mutex_lock(&orgs_lock);
@@ -273,6 +161,36 @@ static int scw_config(oconfig_item_t *ci) {
       return -1;
   }
   return 0;
+}
+
+/* StateDir, or BaseDir/scw_finops by default; NULL when off or unusable. */
+static const char *state_directory(void) {
+  static char dflt[4096];
+  if (state_dir != NULL)
+    return state_dir[0] != '\0' ? state_dir : NULL;
+  const char *base = global_option_get("BaseDir");
+  if (base == NULL || base[0] == '\0')
+    return NULL;
+  snprintf(dflt, sizeof(dflt), "%s/" PLUGIN_NAME, base);
+  return dflt;
+}
+
+/* Loads the organization's state file and keeps it up to date. */
+static void use_state(scw_org_t *org) {
+  const char *dir = state_directory();
+  if (dir == NULL)
+    return;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    WARNING("scw_finops plugin: cannot create StateDir \"%s\": %s; running "
+            "without state (a restart re-walks the month)", dir, STRERRNO);
+    return;
+  }
+  char *clean = scw_name_clean(org->cfg.name);
+  char path[4096 + 160];
+  snprintf(path, sizeof(path), "%s/%s-%08x.state", dir, clean ? clean : "org",
+           scw_hash32(org->cfg.name));
+  free(clean);
+  scw_worker_use_state(org->worker, path, (int64_t)time(NULL));
 }
 
 static int scw_init(void) {
@@ -294,9 +212,10 @@ static int scw_init(void) {
     n++;
   char(*failed_names)[DATA_MAX_NAME_LEN] = calloc(n, DATA_MAX_NAME_LEN);
   for (scw_org_t *o = orgs; o != NULL; o = o->next) {
-    if (o->thread_started)
+    if (scw_worker_running(o->worker))
       continue; /* init ran before (it runs once per daemon, but be safe) */
-    if (scw_worker_start(o) == 0)
+    use_state(o);
+    if (scw_worker_start(o->worker) == 0)
       started++;
     else if (failed_names != NULL)
       read_callback_name(o, failed_names[failed++], DATA_MAX_NAME_LEN);
@@ -321,7 +240,7 @@ static int scw_shutdown(void) {
   stop_all_workers();
   pthread_mutex_lock(&orgs_lock);
   for (scw_org_t *o = orgs; o != NULL; o = o->next)
-    scw_worker_join(o);
+    scw_worker_join(o->worker);
   pthread_mutex_unlock(&orgs_lock);
   return 0;
 }

@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* scw_org.h - one <Organization> block: its configuration and the state of
- * its refresh worker. Shared by the collectd-facing files (config, worker,
- * dispatch); the pure core never sees it.
- *
- * Threads: the worker writes `slot`, the counters and `attempted`; the read
- * callback reads them. `lock` guards attempted/refresh_now and pairs with
- * `wake` (CLOCK_MONOTONIC) for sleeping and for the first read's wait. */
+/* scw_org.h - one <Organization> block, split by role:
+ *   scw_org_config_t  what the block says (scw_config.c), read-only once
+ *                     parsed, except the secret that the worker rotates;
+ *   scw_worker_t      its refresh thread, schedule and snapshots
+ *                     (scw_worker.h), testable without collectd's daemon;
+ *   scw_org_t         the glue's record: both, plus what the read callback
+ *                     caches between reads (scw_dispatch.c).
+ * The pure core never sees any of them. */
 #ifndef SCW_ORG_H
 #define SCW_ORG_H
 
 #include "collectd.h" /* first, as collectd requires */
 #include "utils/metadata/meta_data.h"
-#include "utils_complain.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "scw_agg.h"
@@ -22,13 +21,15 @@
 #include "scw_secret.h"
 #include "scw_snapshot.h"
 
-typedef struct scw_org {
-  /* configuration */
+typedef struct {
   char *name; /* block name */
   char *host; /* Host, or the block name */
   char *organization_id;
-  char *secret_key; /* wiped before it is freed; the worker may replace it */
-  scw_secret_file_t key_file; /* SecretKeyFile; path NULL for other sources */
+  /* The worker replaces secret_key when key_file changes (its thread only,
+   * once started); wiped before it is freed. key_file.path is NULL unless
+   * the key came from SecretKeyFile. */
+  char *secret_key;
+  scw_secret_file_t key_file;
   char *url;
   char *ca_cert;
   char *proxy;
@@ -37,6 +38,7 @@ typedef struct scw_org {
   scw_label_mode_t label_mode;
   char currency[16];
   int refresh_interval; /* seconds */
+  int startup_spread;   /* seconds; -1 until configured (then the default) */
   int timeout;          /* seconds, per HTTP request */
   int max_pages;
   int max_charges;
@@ -45,47 +47,30 @@ typedef struct scw_org {
   size_t max_response;  /* bytes, <= SIZE_MAX by construction */
   int verify_peer;
   int verify_host;
+} scw_org_config_t;
 
-  /* runtime */
-  scw_slot_t slot;
-  pthread_mutex_t lock;
-  pthread_cond_t wake;
-  pthread_t thread;
-  int thread_started;
-  int attempted;   /* a refresh has finished, successfully or not */
-  int refresh_now; /* the reader asks for an early refresh */
-  atomic_int stop;
-  /* API accounting, cumulative (DERIVE self-metrics). */
-  atomic_uint_fast64_t requests;  /* HTTP requests sent */
-  atomic_uint_fast64_t bytes;     /* response bytes received */
-  atomic_uint_fast64_t pages;     /* pages parsed */
-  atomic_uint_fast64_t retries;   /* requests repeated after a failure */
-  atomic_uint_fast64_t throttled; /* HTTP 429 answers */
-  atomic_uint_fast64_t errors;    /* failed refreshes */
-  double last_read_cpu;          /* reader only: CPU s of the last read */
-  /* Reader only: meta data of the current snapshot's series (and, last, of
-   * the total), built once per snapshot instead of once per read. */
+/* Defaults for block `name`; 0 on success, -1 on ENOMEM. */
+int scw_org_config_init(scw_org_config_t *cfg, const char *name);
+void scw_org_config_free(scw_org_config_t *cfg);
+
+struct scw_worker;
+
+/* What the read callback keeps between reads (reader thread only). */
+typedef struct {
+  /* Meta data of the last dispatched snapshot's series (and, last, of its
+   * total), built once per snapshot instead of once per read. */
   meta_data_t **series_meta;
   size_t n_series_meta;
-  uint64_t meta_generation;      /* snapshot generation they belong to */
-  c_complain_t refresh_complaint; /* worker only: refresh failures */
-  c_complain_t currency_complaint;/* worker only: skipped currencies */
-  c_complain_t naming_complaint;  /* worker only: renamed labels */
-  struct scw_org *next;          /* module-wide list */
+  const scw_snapshot_t *meta_of; /* the snapshot they belong to */
+  uint64_t meta_generation;
+  double last_read_cpu; /* CPU seconds of the previous read */
+} scw_read_cache_t;
+
+typedef struct scw_org {
+  scw_org_config_t cfg;
+  struct scw_worker *worker; /* created with the block, started by init */
+  scw_read_cache_t current_cache, closing_cache;
+  struct scw_org *next; /* module-wide list */
 } scw_org_t;
-
-/* Allocates an org with defaults and its synchronisation objects. */
-scw_org_t *scw_org_new(const char *name);
-/* Stops and joins the worker if it runs, then frees everything. */
-void scw_org_free(scw_org_t *org);
-
-/* Worker control (scw_worker.c). */
-int scw_worker_start(scw_org_t *org);
-void scw_worker_signal_stop(scw_org_t *org);
-void scw_worker_join(scw_org_t *org);
-/* Waits until the first refresh has finished, at most max_wait_ms. */
-void scw_worker_wait_first(scw_org_t *org, long max_wait_ms);
-/* Asks the worker to refresh now (e.g. the month changed). */
-void scw_worker_kick(scw_org_t *org);
 
 #endif

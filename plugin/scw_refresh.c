@@ -67,25 +67,32 @@ static double clock_random(const scw_clock_t *c) {
 #define MAX_BACKOFF 60.0
 #define MAX_RETRY_AFTER 3600.0
 
+/* Seconds a 429 asks to wait: Retry-After (delta seconds or an HTTP date),
+ * else the body's reset_seconds; -1 when it says nothing (or not a 429). */
+static double throttle_hint(const scw_http_response_t *resp, int64_t now_unix) {
+  if (resp == NULL || resp->status != 429)
+    return -1;
+  double seconds = -1;
+  int64_t at;
+  char *end;
+  if (resp->retry_after[0] != '\0') {
+    long v = strtol(resp->retry_after, &end, 10);
+    if (*end == '\0' && v >= 0)
+      seconds = (double)v;
+    else if (scw_http_date_parse(resp->retry_after, &at, NULL) == SCW_OK)
+      seconds = at > now_unix ? (double)(at - now_unix) : 0;
+  }
+  if (seconds < 0 &&
+      scw_api_error_reset_seconds(resp->body, resp->len, &seconds) != 0)
+    seconds = -1;
+  return seconds;
+}
+
 double scw_retry_delay(unsigned retry, const scw_http_response_t *resp,
                        int64_t now_unix, double jitter) {
-  if (resp != NULL && resp->status == 429) {
-    double seconds = -1;
-    int64_t at;
-    char *end;
-    if (resp->retry_after[0] != '\0') {
-      long v = strtol(resp->retry_after, &end, 10);
-      if (*end == '\0' && v >= 0)
-        seconds = (double)v;
-      else if (scw_http_date_parse(resp->retry_after, &at, NULL) == SCW_OK)
-        seconds = at > now_unix ? (double)(at - now_unix) : 0;
-    }
-    if (seconds < 0 &&
-        scw_api_error_reset_seconds(resp->body, resp->len, &seconds) != 0)
-      seconds = -1;
-    if (seconds >= 0)
-      return seconds < MAX_RETRY_AFTER ? seconds : MAX_RETRY_AFTER;
-  }
+  double seconds = throttle_hint(resp, now_unix);
+  if (seconds >= 0)
+    return seconds < MAX_RETRY_AFTER ? seconds : MAX_RETRY_AFTER;
   double base = 1.0;
   for (unsigned i = 1; i < retry && base < MAX_BACKOFF; i++)
     base *= 2;
@@ -131,7 +138,11 @@ static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
   scw_rc_t rc = fetch(ctx, url, resp, err);
   stats->bytes += resp->len;
   stats->last_status = resp->status;
-  stats->throttled += resp->status == 429;
+  if (resp->status == 429) {
+    stats->throttled++;
+    double hint = throttle_hint(resp, (int64_t)time(NULL));
+    stats->retry_after = hint >= 0 ? (int64_t)hint : -1;
+  }
   memcpy(stats->request_id, resp->request_id, sizeof(stats->request_id));
   if (rc != SCW_OK) {
     *retry = rc == SCW_ERR_TRANSPORT;
@@ -262,9 +273,17 @@ static scw_rc_t walk(const scw_refresh_params_t *p, const scw_window_t *w,
 scw_rc_t scw_refresh_run(const scw_refresh_params_t *p, int64_t now,
                          scw_fetch_fn fetch, void *ctx, scw_snapshot_t **out,
                          scw_refresh_stats_t *stats, scw_error_t *err) {
-  *out = NULL;
   scw_window_t w;
   scw_month_window(now, &w);
+  return scw_refresh_window(p, &w, fetch, ctx, out, stats, err);
+}
+
+scw_rc_t scw_refresh_window(const scw_refresh_params_t *p,
+                            const scw_window_t *win, scw_fetch_fn fetch,
+                            void *ctx, scw_snapshot_t **out,
+                            scw_refresh_stats_t *stats, scw_error_t *err) {
+  *out = NULL;
+  scw_window_t w = *win;
   double deadline = p->deadline > 0 ? clock_now(p->clock) + p->deadline : 0;
   scw_page_parser_t *parser = scw_page_parser_new();
   if (parser == NULL)
@@ -293,12 +312,12 @@ scw_rc_t scw_refresh_run(const scw_refresh_params_t *p, int64_t now,
     return rc;
   }
   scw_snapshot_t *snap;
-  rc = scw_snapshot_build(agg, p->label_mode, &snap, err);
+  /* Names stay stable within the period: the build ignores previous_names
+   * of another month (or GroupBy), so a new month starts fresh. */
+  rc = scw_snapshot_build_period(agg, p->label_mode, w.period,
+                                 p->previous_names, &snap, err);
   if (rc != SCW_OK)
     return rc;
-  memcpy(snap->period, w.period, sizeof(snap->period));
-  snap->window_start = w.start;
-  snap->window_end = w.end;
   *out = snap;
   return SCW_OK;
 }

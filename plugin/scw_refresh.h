@@ -53,6 +53,13 @@ typedef struct {
   unsigned max_retries;
   double deadline;           /* seconds for the whole refresh; 0: none */
   const scw_clock_t *clock;
+  /* The names given so far in the billing period (scw_snapshot_names() of
+   * the snapshot currently published, or a table loaded from disk), or NULL.
+   * Honoured only when its period is the refresh's and its GroupBy and
+   * label mode match; then groups keep their
+   * identifiers and only new ones are suffixed on a clash. Only read, and
+   * only during scw_refresh_run: the caller keeps it alive until then. */
+  const scw_names_t *previous_names;
 } scw_refresh_params_t;
 
 typedef struct {
@@ -61,6 +68,10 @@ typedef struct {
   unsigned pages;    /* pages parsed */
   unsigned retries;  /* requests repeated after a retryable failure */
   unsigned throttled;/* answers with HTTP 429 */
+  /* Seconds the last 429 asked to wait (Retry-After, else the body's
+   * reset_seconds), for the next refresh's schedule; -1 if none. The caller
+   * sets -1 before the refresh. */
+  int64_t retry_after;
   long last_status;  /* status of the last answer, 0 if none */
   char request_id[96];/* X-Request-Id of the last answer */
 } scw_refresh_stats_t;
@@ -72,8 +83,15 @@ typedef struct {
 double scw_retry_delay(unsigned retry, const scw_http_response_t *resp,
                        int64_t now_unix, double jitter);
 
-/* Runs a refresh for the month containing `now` (Unix seconds). On success
- * *out is a new snapshot with period, window and charges filled in. */
+/* Runs a refresh of window w: [w->start, w->end) of billing period
+ * w->period (the month to date, or a closed month's full window). On
+ * success *out is a new snapshot with its period and charges filled in. */
+scw_rc_t scw_refresh_window(const scw_refresh_params_t *params,
+                            const scw_window_t *w, scw_fetch_fn fetch,
+                            void *fetch_ctx, scw_snapshot_t **out,
+                            scw_refresh_stats_t *stats, scw_error_t *err);
+
+/* scw_refresh_window for the month to date at `now` (Unix seconds). */
 scw_rc_t scw_refresh_run(const scw_refresh_params_t *params, int64_t now,
                          scw_fetch_fn fetch, void *fetch_ctx,
                          scw_snapshot_t **out, scw_refresh_stats_t *stats,

@@ -1,23 +1,51 @@
 /* SPDX-License-Identifier: MIT */
-/* scw_worker.c - one refresh thread per organization.
+/* scw_worker.c - one refresh worker per organization; see scw_worker.h.
  *
  * collectd's read threads are shared by every plugin, so the slow part (HTTP
- * pages) runs here and the read callback only dispatches the last complete
- * snapshot. The worker sleeps on a condition variable, so shutdown and the
- * reader's "the month changed" kick wake it at once, and a transfer in
- * flight is aborted through the cancel flag that libcurl polls. */
-#include "scw_org.h"
+ * pages) runs here. The schedule (scw_schedule.c) decides every walk; this
+ * file carries them out, publishes the snapshots, keeps the accounting and
+ * writes the state file. */
+#include "scw_worker.h"
 
 #include "plugin.h"
+#include "utils_complain.h"
 
 #include <errno.h>
-#include <stdint.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "scw_http.h"
-#include "scw_refresh.h"
+#include "scw_state.h"
+#include "scw_time.h"
+
+struct scw_worker {
+  scw_org_config_t *cfg;
+  scw_sched_config_t sched_cfg;
+  unsigned org_index;
+  uint64_t seed;
+
+  pthread_mutex_t lock; /* sched, kick_pending; pairs with wake */
+  pthread_cond_t wake;  /* CLOCK_MONOTONIC */
+  scw_sched_state_t sched;
+  int kick_pending;
+
+  scw_slot_t slots[2]; /* SCW_SLOT_CURRENT, SCW_SLOT_CLOSING */
+  atomic_uint_fast64_t requests, bytes, pages, retries, throttled, errors,
+      closing_requests;
+
+  pthread_t thread;
+  int thread_started;
+  atomic_int stop;
+  scw_clock_t clock;    /* back-off sleeps inside a walk */
+  char *state_path;     /* NULL: no state file */
+  c_complain_t refresh_complaint, currency_complaint, naming_complaint,
+      state_complaint;
+};
+
+/* ---- sleeping --------------------------------------------------------- */
 
 static struct timespec mono_deadline(double seconds_from_now) {
   double at = scw_monotonic_now() + (seconds_from_now > 0 ? seconds_from_now : 0);
@@ -26,93 +54,200 @@ static struct timespec mono_deadline(double seconds_from_now) {
   return ts;
 }
 
-/* Delay before retrying after `failures` consecutive failed refreshes:
- * 30 s doubling, never more than the refresh interval. */
-static int64_t retry_delay(unsigned failures, int refresh_interval) {
-  int64_t delay = 30;
-  for (unsigned i = 1; i < failures && delay < refresh_interval; i++)
-    delay *= 2;
-  return delay < refresh_interval ? delay : refresh_interval;
-}
-
-static void log_snapshot_notes(scw_org_t *org, const scw_snapshot_t *snap) {
-  const scw_agg_t *agg = snap->agg;
-  if (snap->skipped > 0)
-    c_complain(LOG_WARNING, &org->currency_complaint,
-               "scw_finops plugin: %s: skipped %zu charges in a currency other "
-               "than %s (first: %s); to report them, add another "
-               "<Organization> block with the same OrganizationID, its own "
-               "Host and Currency \"%s\"",
-               org->name, snap->skipped, snap->currency,
-               agg->n_other_currencies > 0 ? agg->other_currencies[0] : "?",
-               agg->n_other_currencies > 0 ? agg->other_currencies[0] : "?");
-  else
-    c_release(LOG_INFO, &org->currency_complaint,
-              "scw_finops plugin: %s: no more charges in other currencies",
-              org->name);
-  if (snap->n_renamed > 0)
-    c_complain(LOG_NOTICE, &org->naming_complaint,
-               "scw_finops plugin: %s: %zu series names were shortened or given "
-               "a hash suffix to stay unique; raw names are in meta data",
-               org->name, snap->n_renamed);
-}
-
-/* Waits on the org's condition variable until `deadline`, shutdown, or
- * (when kickable) the reader's request for an early refresh, which it
- * consumes. Returns non-zero when stopping. */
-static int wait_for_wake(scw_org_t *org, struct timespec deadline,
+/* Waits until `deadline`, shutdown, or (kickable) an accepted kick, which
+ * it consumes. Returns non-zero when stopping. */
+static int wait_for_wake(scw_worker_t *w, struct timespec deadline,
                          int kickable) {
-  pthread_mutex_lock(&org->lock);
-  while (!atomic_load(&org->stop) && !(kickable && org->refresh_now))
-    if (pthread_cond_timedwait(&org->wake, &org->lock, &deadline) == ETIMEDOUT)
+  pthread_mutex_lock(&w->lock);
+  while (!atomic_load(&w->stop) && !(kickable && w->kick_pending))
+    if (pthread_cond_timedwait(&w->wake, &w->lock, &deadline) == ETIMEDOUT)
       break;
   if (kickable)
-    org->refresh_now = 0;
-  pthread_mutex_unlock(&org->lock);
-  return atomic_load(&org->stop) ? 1 : 0;
+    w->kick_pending = 0;
+  pthread_mutex_unlock(&w->lock);
+  return atomic_load(&w->stop) ? 1 : 0;
 }
 
-/* Back-off sleeps are interrupted by shutdown, not by kicks. */
+/* Back-off inside a walk is interrupted by shutdown, not by kicks. */
 static int backoff_sleep(void *ctx, double seconds) {
   return wait_for_wake(ctx, mono_deadline(seconds), 0);
 }
 
-/* Jitter for back-off: each worker its own generator (rand is not
- * thread-safe), seeded differently so organizations do not retry in step. */
-static double clock_random(void *ctx) {
-  (void)ctx;
-  static _Thread_local unsigned seed;
-  if (seed == 0)
-    seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
-  return (double)rand_r(&seed) / ((double)RAND_MAX + 1.0);
+/* Jitter for retries: each worker its own generator, seeded apart. */
+static double worker_random(void *ctx) {
+  scw_worker_t *w = ctx;
+  w->seed = w->seed * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (double)(w->seed >> 11) / 9007199254740992.0;
+}
+
+/* ---- lifetime --------------------------------------------------------- */
+
+static void sched_config(scw_worker_t *w) {
+  const scw_org_config_t *cfg = w->cfg;
+  scw_sched_config_default(&w->sched_cfg, cfg->refresh_interval);
+  if (cfg->startup_spread >= 0) /* 0: every organization at once */
+    w->sched_cfg.startup_spread = cfg->startup_spread > 0 ? cfg->startup_spread : -1;
+}
+
+scw_worker_t *scw_worker_new(scw_org_config_t *cfg, unsigned org_index,
+                             uint64_t seed, int64_t now) {
+  scw_worker_t *w = calloc(1, sizeof(*w));
+  if (w == NULL)
+    return NULL;
+  w->cfg = cfg;
+  w->org_index = org_index;
+  w->seed = seed ^ ((uint64_t)org_index * 0x9E3779B97F4A7C15ULL) ^ 1;
+  sched_config(w);
+  scw_sched_init(&w->sched, &w->sched_cfg, now, org_index, seed);
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->wake, &attr);
+  pthread_condattr_destroy(&attr);
+  for (int i = 0; i < 2; i++)
+    scw_slot_init(&w->slots[i]);
+  w->clock = (scw_clock_t){NULL, backoff_sleep, worker_random, w};
+  C_COMPLAIN_INIT(&w->refresh_complaint);
+  C_COMPLAIN_INIT(&w->currency_complaint);
+  C_COMPLAIN_INIT(&w->naming_complaint);
+  C_COMPLAIN_INIT(&w->state_complaint);
+  return w;
+}
+
+void scw_worker_free(scw_worker_t *w) {
+  if (w == NULL)
+    return;
+  scw_worker_signal_stop(w);
+  scw_worker_join(w);
+  for (int i = 0; i < 2; i++)
+    scw_slot_destroy(&w->slots[i]);
+  pthread_cond_destroy(&w->wake);
+  pthread_mutex_destroy(&w->lock);
+  free(w->state_path);
+  free(w);
+}
+
+void scw_worker_set_clock(scw_worker_t *w, const scw_clock_t *clock) {
+  w->clock = *clock;
+}
+
+/* ---- state file ------------------------------------------------------- */
+
+static void state_identity(const scw_worker_t *w, scw_state_t *st) {
+  memset(st, 0, sizeof(*st));
+  st->organization_id = w->cfg->organization_id;
+  st->group_by = w->cfg->group_by;
+  st->label_mode = w->cfg->label_mode;
+  st->currency = w->cfg->currency;
+}
+
+void scw_worker_use_state(scw_worker_t *w, const char *path, int64_t now) {
+  free(w->state_path);
+  w->state_path = path != NULL ? strdup(path) : NULL;
+  if (w->state_path == NULL)
+    return;
+  scw_state_t st;
+  state_identity(w, &st);
+  scw_error_t err = {0};
+  scw_rc_t rc = scw_state_load(w->state_path, &st, &err);
+  if (rc != SCW_OK) {
+    if (rc != SCW_ERR_NOT_FOUND)
+      WARNING("scw_finops plugin: %s: ignoring the state file: %s",
+              w->cfg->name, err.msg);
+    return;
+  }
+  pthread_mutex_lock(&w->lock);
+  w->sched = st.sched;
+  if (scw_sched_restore(&w->sched, &w->sched_cfg, now, w->org_index,
+                        w->seed) != 0)
+    WARNING("scw_finops plugin: %s: the saved schedule was not plausible "
+            "and was started afresh", w->cfg->name);
+  pthread_mutex_unlock(&w->lock);
+  for (int i = 0; i < 2; i++)
+    if (st.snaps[i] != NULL) {
+      scw_slot_publish(&w->slots[i], st.snaps[i]);
+      st.snaps[i] = NULL;
+    }
+  INFO("scw_finops plugin: %s: state restored from \"%s\"", w->cfg->name,
+       w->state_path);
+}
+
+static void save_state(scw_worker_t *w, int64_t now) {
+  if (w->state_path == NULL)
+    return;
+  scw_state_t st;
+  state_identity(w, &st);
+  st.saved = now;
+  pthread_mutex_lock(&w->lock);
+  st.sched = w->sched;
+  pthread_mutex_unlock(&w->lock);
+  for (int i = 0; i < 2; i++)
+    st.snaps[i] = scw_slot_acquire(&w->slots[i]);
+  scw_error_t err = {0};
+  if (scw_state_save(w->state_path, &st, &err) != SCW_OK)
+    c_complain(LOG_WARNING, &w->state_complaint,
+               "scw_finops plugin: %s: cannot write the state file: %s",
+               w->cfg->name, err.msg);
+  else
+    c_release(LOG_INFO, &w->state_complaint,
+              "scw_finops plugin: %s: state file written again", w->cfg->name);
+  for (int i = 0; i < 2; i++)
+    scw_snapshot_release(st.snaps[i]);
+}
+
+/* ---- one walk --------------------------------------------------------- */
+
+static void log_snapshot_notes(scw_worker_t *w, const scw_snapshot_t *snap) {
+  const scw_agg_t *agg = snap->agg;
+  const char *other = agg->n_other_currencies > 0 ? agg->other_currencies[0] : "?";
+  if (snap->skipped > 0)
+    c_complain(LOG_WARNING, &w->currency_complaint,
+               "scw_finops plugin: %s: skipped %zu charges in a currency other "
+               "than %s (first: %s); to report them, add another "
+               "<Organization> block with the same OrganizationID, its own "
+               "Host and Currency \"%s\"",
+               w->cfg->name, snap->skipped, snap->currency, other, other);
+  else
+    c_release(LOG_INFO, &w->currency_complaint,
+              "scw_finops plugin: %s: no more charges in other currencies",
+              w->cfg->name);
+  if (snap->n_renamed > 0)
+    c_complain(LOG_NOTICE, &w->naming_complaint,
+               "scw_finops plugin: %s: %zu series names were shortened, kept "
+               "from earlier in the month or given a hash suffix to stay "
+               "unique; raw names are in meta data",
+               w->cfg->name, snap->n_renamed);
 }
 
 /* Reads SecretKeyFile again when it changed (or, with force, always) and
- * hands a new key to the HTTP client. Returns 1 when the key changed. */
-static int reload_secret(scw_org_t *org, scw_http_t *http, int force) {
-  if (org->key_file.path == NULL)
+ * hands a new key to the transport. Returns 1 when the key changed. */
+static int reload_secret(scw_worker_t *w, const scw_worker_io_t *io, int force) {
+  scw_org_config_t *cfg = w->cfg;
+  if (cfg->key_file.path == NULL)
     return 0; /* SecretKey or SecretKeyEnv: nothing to re-read */
   scw_error_t err = {0};
-  int changed = scw_secret_reload(&org->key_file, &org->secret_key, force, &err);
+  int changed = scw_secret_reload(&cfg->key_file, &cfg->secret_key, force, &err);
   if (changed < 0) {
     ERROR("scw_finops plugin: %s: cannot re-read SecretKeyFile, keeping the "
-          "key in use: %s", org->name, err.msg);
+          "key in use: %s", cfg->name, err.msg);
     return 0;
   }
   if (changed == 0)
     return 0;
-  if (scw_http_set_secret(http, org->secret_key, &err) != SCW_OK) {
-    ERROR("scw_finops plugin: %s: %s", org->name, err.msg);
+  if (io->set_secret != NULL &&
+      io->set_secret(io->ctx, cfg->secret_key, &err) != SCW_OK) {
+    ERROR("scw_finops plugin: %s: %s", cfg->name, err.msg);
     return 0;
   }
   INFO("scw_finops plugin: %s: SecretKeyFile \"%s\" changed: re-read, using "
-       "the new key from now on", org->name, org->key_file.path);
+       "the new key from now on", cfg->name, cfg->key_file.path);
   return 1;
 }
 
 /* What a 401 did about the key, for the error line. */
-static const char *after_401(scw_org_t *org, int reread) {
-  if (org->key_file.path == NULL)
+static const char *after_401(const scw_org_config_t *cfg, int reread) {
+  if (cfg->key_file.path == NULL)
     return "; the key comes from SecretKey or SecretKeyEnv: change it and "
            "restart collectd";
   return reread ? "; SecretKeyFile was re-read and holds a new key: retrying "
@@ -121,152 +256,257 @@ static const char *after_401(scw_org_t *org, int reread) {
                   "the new key there, it is picked up without a restart";
 }
 
-/* One refresh; returns 0 on success, 1 when it failed with a 401 and a new
- * key was read since, -1 on other failures. */
-static int refresh_once(scw_org_t *org, scw_http_t *http) {
-  scw_clock_t clock = {NULL /* monotonic */, backoff_sleep, clock_random, org};
+/* The newest snapshot of `period` in either slot: its names are honoured
+ * (at midnight the closing month's names are in the current slot). */
+static scw_snapshot_t *names_source(scw_worker_t *w, const char *period) {
+  scw_snapshot_t *best = NULL;
+  for (int i = 0; i < 2; i++) {
+    scw_snapshot_t *s = scw_slot_acquire(&w->slots[i]);
+    if (s != NULL && strcmp(s->period, period) == 0 &&
+        (best == NULL || s->created > best->created)) {
+      scw_snapshot_release(best);
+      best = s;
+    } else {
+      scw_snapshot_release(s);
+    }
+  }
+  return best;
+}
+
+/* 64-bit FNV-1a over what a walk found (names and amounts): two walks with
+ * the same fingerprint saw the same month. */
+static uint64_t fingerprint(const scw_snapshot_t *snap) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+#define MIX(p, n)                                                              \
+  for (size_t k_ = 0; k_ < (n); k_++)                                          \
+    h = (h ^ ((const unsigned char *)(p))[k_]) * 0x100000001b3ULL
+  for (size_t i = 0; i < snap->n_series; i++) {
+    const scw_series_t *s = &snap->series[i];
+    MIX(s->plugin_instance, strlen(s->plugin_instance) + 1);
+    MIX(s->type_instance, strlen(s->type_instance) + 1);
+    MIX(&s->nanos, sizeof(s->nanos));
+  }
+  MIX(&snap->total_nanos, sizeof(snap->total_nanos));
+  MIX(&snap->skipped, sizeof(snap->skipped));
+#undef MIX
+  return h;
+}
+
+static void account(scw_worker_t *w, const scw_refresh_stats_t *stats,
+                    int closing) {
+  atomic_fetch_add(&w->requests, stats->requests);
+  atomic_fetch_add(&w->bytes, stats->bytes);
+  atomic_fetch_add(&w->pages, stats->pages);
+  atomic_fetch_add(&w->retries, stats->retries);
+  atomic_fetch_add(&w->throttled, stats->throttled);
+  if (closing)
+    atomic_fetch_add(&w->closing_requests, stats->requests);
+}
+
+/* One walk of [act->period_start, act->window_end). Returns 0 with *out, 1
+ * when it failed with a 401 and a new key was read since, -1 on other
+ * failures (*retry_after: seconds asked by a 429, or -1). */
+static int walk(scw_worker_t *w, const scw_sched_action_t *act,
+                const scw_worker_io_t *io, scw_snapshot_t **out,
+                int64_t *retry_after) {
+  scw_org_config_t *cfg = w->cfg;
+  int closing = act->kind == SCW_SCHED_REFRESH_CLOSING;
+  scw_window_t win = {.start = act->period_start, .end = act->window_end};
+  scw_period_of(act->period_start, win.period, sizeof(win.period));
+  scw_snapshot_t *named = names_source(w, win.period);
   scw_refresh_params_t params = {
-      .query = &org->query,
-      .group_by = org->group_by,
-      .label_mode = org->label_mode,
-      .currency = org->currency,
-      .max_pages = (unsigned)org->max_pages,
-      .max_charges = (size_t)org->max_charges,
-      .max_retries = (unsigned)org->max_retries,
-      .deadline = org->refresh_timeout,
-      .clock = &clock,
+      .query = &cfg->query,
+      .group_by = cfg->group_by,
+      .label_mode = cfg->label_mode,
+      .currency = cfg->currency,
+      .max_pages = (unsigned)cfg->max_pages,
+      .max_charges = (size_t)cfg->max_charges,
+      .max_retries = (unsigned)cfg->max_retries,
+      .deadline = cfg->refresh_timeout,
+      .clock = &w->clock,
+      .previous_names = named != NULL ? scw_snapshot_names(named) : NULL,
   };
-  scw_refresh_stats_t stats = {0};
+  scw_refresh_stats_t stats = {.retry_after = -1};
   scw_error_t err = {0};
-  scw_snapshot_t *snap = NULL;
   double started = scw_monotonic_now();
-  scw_http_set_deadline(http, started + org->refresh_timeout);
-  scw_rc_t rc = scw_refresh_run(&params, (int64_t)time(NULL), scw_http_fetch,
-                                http, &snap, &stats, &err);
-  scw_http_set_deadline(http, 0);
-  atomic_fetch_add(&org->requests, stats.requests);
-  atomic_fetch_add(&org->bytes, stats.bytes);
-  atomic_fetch_add(&org->pages, stats.pages);
-  atomic_fetch_add(&org->retries, stats.retries);
-  atomic_fetch_add(&org->throttled, stats.throttled);
+  scw_rc_t rc = scw_refresh_window(&params, &win, io->fetch, io->ctx, out,
+                                   &stats, &err);
+  scw_snapshot_release(named);
+  account(w, &stats, closing);
+  *retry_after = stats.retry_after;
   if (rc == SCW_ERR_CANCELLED)
     return -1; /* shutdown: not an API fault */
   if (rc != SCW_OK) {
     int unauthenticated = rc == SCW_ERR_HTTP && stats.last_status == 401;
-    int new_key = unauthenticated && reload_secret(org, http, 1);
-    atomic_fetch_add(&org->errors, 1);
-    c_complain(LOG_ERR, &org->refresh_complaint,
-               "scw_finops plugin: %s: refresh failed, keeping the previous "
-               "numbers: %s: %s%s%s%s%s",
-               org->name, scw_strerror(rc), err.msg,
-               stats.request_id[0] ? " (X-Request-Id " : "",
-               stats.request_id, stats.request_id[0] ? ")" : "",
-               unauthenticated ? after_401(org, new_key) : "");
+    int new_key = unauthenticated && reload_secret(w, io, 1);
+    atomic_fetch_add(&w->errors, 1);
+    c_complain(LOG_ERR, &w->refresh_complaint,
+               "scw_finops plugin: %s: refresh of %s failed, keeping the "
+               "previous numbers: %s: %s%s%s%s%s",
+               cfg->name, win.period, scw_strerror(rc), err.msg,
+               stats.request_id[0] ? " (X-Request-Id " : "", stats.request_id,
+               stats.request_id[0] ? ")" : "",
+               unauthenticated ? after_401(cfg, new_key) : "");
     return new_key ? 1 : -1;
   }
-  snap->created = (int64_t)time(NULL);
-  snap->duration = scw_monotonic_now() - started;
-  c_release(LOG_INFO, &org->refresh_complaint,
+  (*out)->duration = scw_monotonic_now() - started;
+  c_release(LOG_INFO, &w->refresh_complaint,
             "scw_finops plugin: %s: refresh succeeded again (%zu charges)",
-            org->name, snap->charges);
-  log_snapshot_notes(org, snap);
-  scw_slot_publish(&org->slot, snap);
+            cfg->name, (*out)->charges);
+  log_snapshot_notes(w, *out);
   return 0;
 }
 
-static void mark_attempted(scw_org_t *org) {
-  pthread_mutex_lock(&org->lock);
-  org->attempted = 1;
-  pthread_cond_broadcast(&org->wake);
-  pthread_mutex_unlock(&org->lock);
+int64_t scw_worker_step(scw_worker_t *w, int64_t now, const scw_worker_io_t *io) {
+  scw_sched_action_t act;
+  pthread_mutex_lock(&w->lock);
+  scw_sched_next(&w->sched, &w->sched_cfg, now, &act);
+  pthread_mutex_unlock(&w->lock);
+  if (act.kind == SCW_SCHED_SLEEP)
+    return act.at;
+
+  reload_secret(w, io, 0);
+  scw_snapshot_t *snap = NULL;
+  int64_t retry_after = -1;
+  int rc = walk(w, &act, io, &snap, &retry_after);
+  if (rc == 1) /* a 401, and the key file held a new key: use it now */
+    rc = walk(w, &act, io, &snap, &retry_after);
+  if (atomic_load(&w->stop))
+    return now;
+  /* The walk took time: its end is when the schedule hears of it. */
+  int64_t done = now + (rc == 0 ? (int64_t)snap->duration : 0);
+  pthread_mutex_lock(&w->lock);
+  if (rc == 0)
+    scw_sched_on_success(&w->sched, &w->sched_cfg, done, &act, fingerprint(snap));
+  else
+    scw_sched_on_failure(&w->sched, &w->sched_cfg, done, &act, retry_after);
+  pthread_mutex_unlock(&w->lock);
+  if (rc == 0) {
+    snap->created = done;
+    scw_slot_publish(&w->slots[act.kind == SCW_SCHED_REFRESH_CLOSING
+                                   ? SCW_SLOT_CLOSING
+                                   : SCW_SLOT_CURRENT],
+                     snap);
+    save_state(w, done);
+  }
+  return done;
 }
 
-/* Sleeps until `at` (Unix seconds), a kick, or stop. */
-static void sleep_until(scw_org_t *org, int64_t at) {
-  wait_for_wake(org, mono_deadline((double)(at - (int64_t)time(NULL))), 1);
+/* ---- the thread ------------------------------------------------------- */
+
+static scw_rc_t http_set_secret(void *ctx, const char *key, scw_error_t *err) {
+  return scw_http_set_secret(ctx, key, err);
 }
 
 static void *worker_main(void *arg) {
-  scw_org_t *org = arg;
+  scw_worker_t *w = arg;
+  const scw_org_config_t *cfg = w->cfg;
   scw_http_config_t hc = {
-      .secret_key = org->secret_key,
-      .timeout_ms = org->timeout * 1000L,
-      .verify_peer = org->verify_peer,
-      .verify_host = org->verify_host,
-      .ca_cert = org->ca_cert,
-      .proxy = org->proxy,
-      .max_response = org->max_response,
-      .cancel = &org->stop,
+      .secret_key = cfg->secret_key,
+      .timeout_ms = cfg->timeout * 1000L,
+      .verify_peer = cfg->verify_peer,
+      .verify_host = cfg->verify_host,
+      .ca_cert = cfg->ca_cert,
+      .proxy = cfg->proxy,
+      .max_response = cfg->max_response,
+      .cancel = &w->stop,
   };
   scw_error_t err = {0};
   scw_http_t *http = scw_http_new(&hc, &err);
   if (http == NULL) {
     ERROR("scw_finops plugin: %s: cannot set up HTTP, this organization is "
-          "not read: %s", org->name, err.msg);
-    atomic_fetch_add(&org->errors, 1); /* visible, not a healthy errors=0 */
-    mark_attempted(org);
+          "not read: %s", cfg->name, err.msg);
+    atomic_fetch_add(&w->errors, 1); /* visible, not a healthy errors=0 */
     return NULL;
   }
-  unsigned failures = 0;
-  while (!atomic_load(&org->stop)) {
-    reload_secret(org, http, 0);
-    int rc = refresh_once(org, http);
-    if (rc == 1) /* a 401, and the key file held a new key: use it now */
-      rc = refresh_once(org, http);
-    int ok = rc == 0;
-    mark_attempted(org);
-    failures = ok ? 0 : failures + 1;
+  scw_worker_io_t io = {scw_http_fetch, http, http_set_secret};
+  while (!atomic_load(&w->stop)) {
     int64_t now = (int64_t)time(NULL);
-    int64_t next = now + (ok ? org->refresh_interval
-                             : retry_delay(failures, org->refresh_interval));
-    /* A new month starts from zero: refresh right after midnight UTC. */
-    int64_t month = scw_next_month_start(now) + 1;
-    sleep_until(org, next < month ? next : month);
+    scw_http_set_deadline(http, scw_monotonic_now() + cfg->refresh_timeout);
+    int64_t next = scw_worker_step(w, now, &io);
+    scw_http_set_deadline(http, 0);
+    int64_t wait = next - (int64_t)time(NULL);
+    if (wait > 0)
+      wait_for_wake(w, mono_deadline((double)wait), 1);
   }
   scw_http_free(http);
   return NULL;
 }
 
-int scw_worker_start(scw_org_t *org) {
+int scw_worker_start(scw_worker_t *w) {
+  if (w->thread_started)
+    return 0;
   /* plugin_thread_create copies our plugin context (log prefix, interval
    * for c_complain) into the thread and names it. */
-  int status = plugin_thread_create(&org->thread, worker_main, org, "scw_finops");
+  int status = plugin_thread_create(&w->thread, worker_main, w, "scw_finops");
   if (status != 0) {
     ERROR("scw_finops plugin: %s: cannot start the refresh thread: %s",
-          org->name, strerror(status));
+          w->cfg->name, strerror(status));
     return -1;
   }
-  org->thread_started = 1;
+  w->thread_started = 1;
   return 0;
 }
 
-void scw_worker_signal_stop(scw_org_t *org) {
-  pthread_mutex_lock(&org->lock);
-  atomic_store(&org->stop, 1);
-  pthread_cond_broadcast(&org->wake);
-  pthread_mutex_unlock(&org->lock);
+void scw_worker_signal_stop(scw_worker_t *w) {
+  pthread_mutex_lock(&w->lock);
+  atomic_store(&w->stop, 1);
+  pthread_cond_broadcast(&w->wake);
+  pthread_mutex_unlock(&w->lock);
 }
 
-void scw_worker_join(scw_org_t *org) {
-  if (!org->thread_started)
+void scw_worker_join(scw_worker_t *w) {
+  if (!w->thread_started)
     return;
-  pthread_join(org->thread, NULL);
-  org->thread_started = 0;
+  pthread_join(w->thread, NULL);
+  w->thread_started = 0;
 }
 
-void scw_worker_wait_first(scw_org_t *org, long max_wait_ms) {
-  struct timespec deadline = mono_deadline((double)max_wait_ms / 1000.0);
-  pthread_mutex_lock(&org->lock);
-  while (!org->attempted && !atomic_load(&org->stop) && org->thread_started) {
-    if (pthread_cond_timedwait(&org->wake, &org->lock, &deadline) == ETIMEDOUT)
-      break;
+int scw_worker_running(const scw_worker_t *w) { return w->thread_started; }
+
+int scw_worker_stopping(scw_worker_t *w) { return atomic_load(&w->stop); }
+
+/* ---- reader side ------------------------------------------------------ */
+
+scw_snapshot_t *scw_worker_acquire(scw_worker_t *w, scw_slot_kind_t which) {
+  return scw_slot_acquire(&w->slots[which]);
+}
+
+void scw_worker_publish(scw_worker_t *w, scw_slot_kind_t which,
+                        scw_snapshot_t *snap) {
+  scw_slot_publish(&w->slots[which], snap);
+}
+
+void scw_worker_view(scw_worker_t *w, int64_t now, scw_worker_view_t *view) {
+  int64_t closing_start = 0;
+  pthread_mutex_lock(&w->lock);
+  view->publish_empty = scw_sched_publish_empty(&w->sched, &w->sched_cfg, now);
+  view->closing = scw_sched_closing(&w->sched, &w->sched_cfg, now, &closing_start);
+  pthread_mutex_unlock(&w->lock);
+  scw_period_of(now, view->current_period, sizeof(view->current_period));
+  view->closing_period[0] = '\0';
+  if (view->closing != SCW_CLOSING_NONE)
+    scw_period_of(closing_start, view->closing_period,
+                  sizeof(view->closing_period));
+}
+
+void scw_worker_counts(scw_worker_t *w, scw_worker_counts_t *out) {
+  out->requests = atomic_load(&w->requests);
+  out->bytes = atomic_load(&w->bytes);
+  out->pages = atomic_load(&w->pages);
+  out->retries = atomic_load(&w->retries);
+  out->throttled = atomic_load(&w->throttled);
+  out->errors = atomic_load(&w->errors);
+  out->closing_requests = atomic_load(&w->closing_requests);
+}
+
+int scw_worker_kick(scw_worker_t *w, int64_t now, uint64_t generation) {
+  pthread_mutex_lock(&w->lock);
+  int accepted = scw_sched_on_kick(&w->sched, &w->sched_cfg, now, generation);
+  if (accepted) {
+    w->kick_pending = 1;
+    pthread_cond_broadcast(&w->wake);
   }
-  pthread_mutex_unlock(&org->lock);
-}
-
-void scw_worker_kick(scw_org_t *org) {
-  pthread_mutex_lock(&org->lock);
-  org->refresh_now = 1;
-  pthread_cond_broadcast(&org->wake);
-  pthread_mutex_unlock(&org->lock);
+  pthread_mutex_unlock(&w->lock);
+  return accepted;
 }

@@ -255,3 +255,8 @@ int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
     stub_threads_allowed--;
   return pthread_create(thread, NULL, start_routine, arg);
 }
+
+const char *stub_basedir;
+const char *global_option_get(const char *option) {
+  return strcasecmp(option, "BaseDir") == 0 ? stub_basedir : NULL;
+}

@@ -38,6 +38,9 @@ typedef struct {
 } stub_read_t;
 extern stub_read_t stub_reads[STUB_MAX_READS];
 extern size_t stub_n_reads;
+/* BaseDir, for global_option_get (NULL: none, so no state). */
+extern const char *stub_basedir;
+
 /* How many more plugin_thread_create calls succeed (-1: all); the others
  * fail with EAGAIN. */
 extern int stub_threads_allowed;

@@ -12,7 +12,9 @@
 #include "scw_agg.h"
 #include "scw_money.h"
 #include "scw_org.h"
+#include "scw_dispatch.h"
 #include "scw_time.h"
+#include "scw_worker.h"
 
 void module_register(void);
 
@@ -132,16 +134,16 @@ static void test_defaults(void **state) {
   scw_org_t *org = registered_org();
   assert_non_null(org);
   assert_string_equal(stub_read_name, "scw_finops/acme");
-  assert_string_equal(org->host, "acme");
-  assert_string_equal(org->url, "https://api.scaleway.com");
-  assert_string_equal(org->organization_id, ORG_UUID);
-  assert_int_equal(org->group_by, SCW_GROUP_SKU);
-  assert_int_equal(org->label_mode, SCW_LABEL_NAME);
-  assert_string_equal(org->currency, "EUR");
-  assert_int_equal(org->refresh_interval, 3600);
-  assert_int_equal(org->timeout, 30);
-  assert_int_equal(org->query.page_size, 1000);
-  assert_true(org->verify_peer && org->verify_host);
+  assert_string_equal(org->cfg.host, "acme");
+  assert_string_equal(org->cfg.url, "https://api.scaleway.com");
+  assert_string_equal(org->cfg.organization_id, ORG_UUID);
+  assert_int_equal(org->cfg.group_by, SCW_GROUP_SKU);
+  assert_int_equal(org->cfg.label_mode, SCW_LABEL_NAME);
+  assert_string_equal(org->cfg.currency, "EUR");
+  assert_int_equal(org->cfg.refresh_interval, 3600);
+  assert_int_equal(org->cfg.timeout, 30);
+  assert_int_equal(org->cfg.query.page_size, 1000);
+  assert_true(org->cfg.verify_peer && org->cfg.verify_host);
 }
 
 static void test_all_options(void **state) {
@@ -168,25 +170,25 @@ static void test_all_options(void **state) {
   add_s(&o, "CACert", "/etc/ssl/ca.pem");
   assert_int_equal(run_config("acme", &o), 0);
   scw_org_t *org = registered_org();
-  assert_string_equal(org->url, "http://127.0.0.1:8080/");
-  assert_int_equal(org->query.project_ids.n, 2);
-  assert_string_equal(org->query.project_ids.items[1],
+  assert_string_equal(org->cfg.url, "http://127.0.0.1:8080/");
+  assert_int_equal(org->cfg.query.project_ids.n, 2);
+  assert_string_equal(org->cfg.query.project_ids.items[1],
                       "33333333-3333-4333-8333-333333333333");
-  assert_int_equal(org->query.skus.n, 1);
-  assert_int_equal(org->query.resource_ids.n, 1);
-  assert_int_equal(org->query.resource_names.n, 1);
-  assert_int_equal(org->query.invoice_ids.n, 1);
-  assert_int_equal(org->group_by, SCW_GROUP_RESOURCE);
-  assert_int_equal(org->label_mode, SCW_LABEL_ID);
-  assert_string_equal(org->currency, "USD");
-  assert_int_equal(org->refresh_interval, 900);
-  assert_int_equal(org->timeout, 5);
-  assert_int_equal(org->query.page_size, 250);
-  assert_int_equal(org->max_pages, 50);
-  assert_string_equal(org->host, "scw-acme");
-  assert_false(org->verify_peer);
-  assert_false(org->verify_host);
-  assert_string_equal(org->ca_cert, "/etc/ssl/ca.pem");
+  assert_int_equal(org->cfg.query.skus.n, 1);
+  assert_int_equal(org->cfg.query.resource_ids.n, 1);
+  assert_int_equal(org->cfg.query.resource_names.n, 1);
+  assert_int_equal(org->cfg.query.invoice_ids.n, 1);
+  assert_int_equal(org->cfg.group_by, SCW_GROUP_RESOURCE);
+  assert_int_equal(org->cfg.label_mode, SCW_LABEL_ID);
+  assert_string_equal(org->cfg.currency, "USD");
+  assert_int_equal(org->cfg.refresh_interval, 900);
+  assert_int_equal(org->cfg.timeout, 5);
+  assert_int_equal(org->cfg.query.page_size, 250);
+  assert_int_equal(org->cfg.max_pages, 50);
+  assert_string_equal(org->cfg.host, "scw-acme");
+  assert_false(org->cfg.verify_peer);
+  assert_false(org->cfg.verify_host);
+  assert_string_equal(org->cfg.ca_cert, "/etc/ssl/ca.pem");
 }
 
 static void test_missing_organization_id(void **state) {
@@ -247,7 +249,7 @@ static void test_refresh_minimum_env(void **state) {
   base_opts(&o);
   add_n(&o, "RefreshInterval", 2);
   assert_int_equal(run_config("acme", &o), 0);
-  assert_int_equal(registered_org()->refresh_interval, 2);
+  assert_int_equal(registered_org()->cfg.refresh_interval, 2);
 }
 
 static void test_refresh_timeout_default(void **state) {
@@ -262,7 +264,7 @@ static void test_refresh_timeout_default(void **state) {
     add_n(&o, "RefreshInterval", cases[i].interval);
     add_n(&o, "Timeout", cases[i].timeout);
     assert_int_equal(run_config("acme", &o), 0);
-    assert_int_equal(registered_org()->refresh_timeout, cases[i].want);
+    assert_int_equal(registered_org()->cfg.refresh_timeout, cases[i].want);
     release_org();
   }
   opts_t o = {0};
@@ -270,8 +272,8 @@ static void test_refresh_timeout_default(void **state) {
   add_n(&o, "RefreshTimeout", 45);
   add_n(&o, "MaxRetries", 0);
   assert_int_equal(run_config("acme", &o), 0);
-  assert_int_equal(registered_org()->refresh_timeout, 45);
-  assert_int_equal(registered_org()->max_retries, 0);
+  assert_int_equal(registered_org()->cfg.refresh_timeout, 45);
+  assert_int_equal(registered_org()->cfg.max_retries, 0);
 }
 
 static void test_two_secret_options(void **state) {
@@ -299,7 +301,7 @@ static void test_secret_key_file(void **state) {
   add_s(&o, "OrganizationID", ORG_UUID);
   add_s(&o, "SecretKeyFile", path);
   assert_int_equal(run_config("acme", &o), 0);
-  assert_string_equal(registered_org()->secret_key, SECRET);
+  assert_string_equal(registered_org()->cfg.secret_key, SECRET);
   assert_true(stub_log == NULL || strstr(stub_log, "readable") == NULL);
   unlink(path);
   free(path);
@@ -339,7 +341,7 @@ static void test_secret_key_env(void **state) {
   add_s(&o, "OrganizationID", ORG_UUID);
   add_s(&o, "SecretKeyEnv", "SCW_TEST_SECRET");
   assert_int_equal(run_config("acme", &o), 0);
-  assert_string_equal(registered_org()->secret_key, SECRET);
+  assert_string_equal(registered_org()->cfg.secret_key, SECRET);
   release_org();
   unsetenv("SCW_TEST_SECRET");
   add_s(&o, "OrganizationID", ORG_UUID);
@@ -349,9 +351,14 @@ static void test_secret_key_env(void **state) {
 
 /* ---- read callback ---- */
 
-/* Publishes a snapshot with two projects into the registered org. */
-static void publish(scw_org_t *org, int64_t created, const char *period) {
-  scw_agg_t *agg = scw_agg_new(org->group_by, "EUR");
+/* Fixed instants: reads must not depend on when the tests run. */
+#define MID_NOV INT64_C(1794744000)   /* 2026-11-15T12:00:00Z */
+#define DEC1 INT64_C(1796083200)      /* 2026-12-01T00:00:00Z */
+
+/* A snapshot with two projects, of `period`, made at `created`. */
+static scw_snapshot_t *sample(const scw_org_t *org, int64_t created,
+                              const char *period) {
+  scw_agg_t *agg = scw_agg_new(org->cfg.group_by, "EUR");
   scw_charge_t charges[] = {
       {"p-1", "Prod site", "/compute/dev1_s/run_par1", "r1", NULL, "EUR",
        INT64_C(1250000000)},
@@ -362,10 +369,15 @@ static void publish(scw_org_t *org, int64_t created, const char *period) {
   for (size_t i = 0; i < 4; i++)
     assert_int_equal(scw_agg_add(agg, &charges[i], NULL), SCW_OK);
   scw_snapshot_t *snap;
-  assert_int_equal(scw_snapshot_build(agg, org->label_mode, &snap, NULL), SCW_OK);
+  assert_int_equal(scw_snapshot_build_period(agg, org->cfg.label_mode, period,
+                                             NULL, &snap, NULL),
+                   SCW_OK);
   snap->created = created;
-  snprintf(snap->period, sizeof(snap->period), "%s", period);
-  scw_slot_publish(&org->slot, snap);
+  return snap;
+}
+
+static void publish(scw_org_t *org, int64_t created, const char *period) {
+  scw_worker_publish(org->worker, SCW_SLOT_CURRENT, sample(org, created, period));
 }
 
 static void configure_default(void) {
@@ -376,16 +388,21 @@ static void configure_default(void) {
   assert_int_equal(run_config("acme", &o), 0);
 }
 
-static void test_read_dispatches_costs(void **state) {
-  (void)state;
+/* The registered block, with its worker's schedule started at `t`. */
+static scw_org_t *configure_at(int64_t t) {
   configure_default();
   scw_org_t *org = registered_org();
-  char period[8];
-  int64_t now = (int64_t)time(NULL);
-  scw_period_of(now, period, sizeof(period));
-  publish(org, now, period);
+  scw_worker_free(org->worker);
+  org->worker = scw_worker_new(&org->cfg, 0, 1, t);
+  return org;
+}
+
+static void test_read_dispatches_costs(void **state) {
+  (void)state;
+  scw_org_t *org = configure_at(MID_NOV);
+  publish(org, MID_NOV, "2026-11");
   stub_reset();
-  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  scw_dispatch_read(org, MID_NOV + 10);
 
   const stub_dispatched_t *d =
       stub_find("Prod_site", "currency", "compute-dev1_s-run_par1");
@@ -397,7 +414,7 @@ static void test_read_dispatches_costs(void **state) {
   assert_string_equal(stub_meta(d, "project_name"), "Prod site");
   assert_string_equal(stub_meta(d, "sku"), "/compute/dev1_s/run_par1");
   assert_string_equal(stub_meta(d, "currency"), "EUR");
-  assert_string_equal(stub_meta(d, "billing_period"), period);
+  assert_string_equal(stub_meta(d, "billing_period"), "2026-11");
 
   d = stub_find("p-2", "currency", "ipam-flexible_ipv4"); /* no name: id */
   assert_non_null(d);
@@ -410,10 +427,13 @@ static void test_read_dispatches_costs(void **state) {
   assert_true(stub_find("", "count", "skipped_charges")->value.gauge == 1);
   assert_non_null(stub_find("", "http_requests", ""));
   assert_non_null(stub_find("", "errors", ""));
-  assert_non_null(stub_find("", "duration", "snapshot_age"));
+  assert_true(stub_find("", "duration", "snapshot_age")->value.gauge == 10);
+  /* Mid-month, no previous month is being closed. */
+  assert_null(stub_find("", "currency_previous", "total"));
+  assert_null(stub_find("", "gauge", "previous_final"));
 }
 
-static void test_read_meta_follows_new_snapshot(void **state) {
+static void test_read_callback_uses_the_clock(void **state) {
   (void)state;
   configure_default();
   scw_org_t *org = registered_org();
@@ -421,9 +441,18 @@ static void test_read_meta_follows_new_snapshot(void **state) {
   int64_t now = (int64_t)time(NULL);
   scw_period_of(now, period, sizeof(period));
   publish(org, now, period);
-  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
   stub_reset();
-  assert_int_equal(stub_read_cb(&stub_read_ud), 0); /* same snapshot: cached */
+  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  assert_non_null(stub_find("", "currency", "total"));
+}
+
+static void test_read_meta_follows_new_snapshot(void **state) {
+  (void)state;
+  scw_org_t *org = configure_at(MID_NOV);
+  publish(org, MID_NOV, "2026-11");
+  scw_dispatch_read(org, MID_NOV);
+  stub_reset();
+  scw_dispatch_read(org, MID_NOV); /* same snapshot: cached */
   const stub_dispatched_t *d =
       stub_find("Prod_site", "currency", "compute-dev1_s-run_par1");
   assert_string_equal(stub_meta(d, "project_name"), "Prod site");
@@ -434,12 +463,13 @@ static void test_read_meta_follows_new_snapshot(void **state) {
                     NULL, "EUR", 7};
   assert_int_equal(scw_agg_add(agg, &c, NULL), SCW_OK);
   scw_snapshot_t *snap;
-  assert_int_equal(scw_snapshot_build(agg, SCW_LABEL_ID, &snap, NULL), SCW_OK);
-  snap->created = now;
-  snprintf(snap->period, sizeof(snap->period), "%s", period);
-  scw_slot_publish(&org->slot, snap);
+  assert_int_equal(scw_snapshot_build_period(agg, SCW_LABEL_ID, "2026-11", NULL,
+                                             &snap, NULL),
+                   SCW_OK);
+  snap->created = MID_NOV;
+  scw_worker_publish(org->worker, SCW_SLOT_CURRENT, snap);
   stub_reset();
-  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  scw_dispatch_read(org, MID_NOV);
   d = stub_find("p-1", "currency", "compute-dev1_s-run_par1");
   assert_non_null(d);
   assert_string_equal(stub_meta(d, "project_name"), "Prod?renamed");
@@ -448,40 +478,74 @@ static void test_read_meta_follows_new_snapshot(void **state) {
 
 static void test_read_withholds_stale_costs(void **state) {
   (void)state;
-  configure_default();
-  scw_org_t *org = registered_org();
-  char period[8];
-  int64_t now = (int64_t)time(NULL);
-  scw_period_of(now, period, sizeof(period));
-  publish(org, now - 3 * org->refresh_interval - 5, period);
+  scw_org_t *org = configure_at(MID_NOV);
+  publish(org, MID_NOV - 3 * org->cfg.refresh_interval - 5, "2026-11");
   stub_reset();
-  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  scw_dispatch_read(org, MID_NOV);
   assert_null(stub_find("", "currency", "total"));
   assert_null(stub_find("Prod_site", "currency", "compute-dev1_s-run_par1"));
   /* Self-metrics are always there, so the staleness is visible. */
   const stub_dispatched_t *age = stub_find("", "duration", "snapshot_age");
   assert_non_null(age);
-  assert_true(age->value.gauge >= 3.0 * org->refresh_interval);
+  assert_true(age->value.gauge >= 3.0 * org->cfg.refresh_interval);
 }
 
-static void test_read_withholds_last_month(void **state) {
+static void test_read_kicks_for_an_old_month(void **state) {
   (void)state;
-  configure_default();
-  scw_org_t *org = registered_org();
-  publish(org, (int64_t)time(NULL), "1999-12");
+  scw_org_t *org = configure_at(MID_NOV);
+  publish(org, MID_NOV, "2026-10");
   stub_reset();
-  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
+  scw_dispatch_read(org, MID_NOV);
   assert_null(stub_find("", "currency", "total"));
-  assert_int_equal(org->refresh_now, 1); /* the worker is asked to refresh */
+  /* The read asked for a walk for this snapshot generation already: a
+   * second kick for it is refused. */
+  scw_snapshot_t *s = scw_worker_acquire(org->worker, SCW_SLOT_CURRENT);
+  assert_int_equal(scw_worker_kick(org->worker, MID_NOV, s->generation), 0);
+  scw_snapshot_release(s);
+}
+
+static void test_read_month_start(void **state) {
+  (void)state;
+  /* 00:05 on the 1st: November's last month-to-date snapshot exists, no
+   * walk of December yet. */
+  scw_org_t *org = configure_at(DEC1 + 300);
+  publish(org, DEC1 - 600, "2026-11");
+  stub_reset();
+  scw_dispatch_read(org, DEC1 + 300);
+  /* The new month is 0, not November's number under the month-to-date
+   * names; November goes on under currency_previous, provisional. */
+  const stub_dispatched_t *d = stub_find("", "currency", "total");
+  assert_non_null(d);
+  assert_true(d->value.gauge == 0);
+  assert_string_equal(stub_meta(d, "billing_period"), "2026-12");
+  assert_null(stub_find("Prod_site", "currency", "compute-dev1_s-run_par1"));
+  d = stub_find("", "currency_previous", "total");
+  assert_non_null(d);
+  assert_true(d->value.gauge == scw_money_to_double(INT64_C(1250000005)));
+  assert_string_equal(stub_meta(d, "billing_period"), "2026-11");
+  d = stub_find("Prod_site", "currency_previous", "compute-dev1_s-run_par1");
+  assert_non_null(d);
+  assert_true(d->value.gauge == 1.25000001);
+  d = stub_find("", "gauge", "previous_final");
+  assert_non_null(d);
+  assert_true(d->value.gauge == 0);
+
+  /* The closing month's own walk replaces the fallback. */
+  scw_snapshot_t *closing = sample(org, DEC1 + 200, "2026-11");
+  scw_worker_publish(org->worker, SCW_SLOT_CLOSING, closing);
+  stub_reset();
+  scw_dispatch_read(org, DEC1 + 301);
+  assert_non_null(stub_find("", "currency_previous", "total"));
 }
 
 static void test_read_without_snapshot(void **state) {
   (void)state;
-  configure_default();
+  scw_org_t *org = configure_at(MID_NOV);
   stub_reset();
-  assert_int_equal(stub_read_cb(&stub_read_ud), 0);
-  /* read_cpu, http_requests, errors, api bytes/pages/retries/throttled */
-  assert_int_equal(stub_n_dispatched, 7);
+  scw_dispatch_read(org, MID_NOV);
+  /* read_cpu, http_requests, errors, api bytes/pages/retries/throttled,
+   * closing requests */
+  assert_int_equal(stub_n_dispatched, 8);
   assert_null(stub_find("", "currency", "total"));
 }
 
@@ -515,11 +579,11 @@ static void test_release_stops_only_that_organization(void **state) {
   assert_int_equal(configure_org("b", NULL), 0);
   assert_int_equal(stub_init_cb(), 0);
   scw_org_t *b = stub_reads[1].ud.data;
-  assert_int_equal(b->thread_started, 1);
+  assert_int_equal(scw_worker_running(b->worker), 1);
   /* The daemon frees a's read callback (unregister or shutdown). */
   assert_int_equal(plugin_unregister_read("scw_finops/a"), 0);
-  assert_int_equal(atomic_load(&b->stop), 0);
-  assert_int_equal(b->thread_started, 1);
+  assert_int_equal(scw_worker_running(b->worker), 1);
+  assert_int_equal(scw_worker_stopping(b->worker), 0);
 }
 
 static void test_failed_start_unregisters_the_organization(void **state) {
@@ -562,7 +626,7 @@ static void test_max_response_size_bounds(void **state) {
   add_n(&o, "MaxResponseSize", 4294967296.0);
   if (SIZE_MAX >= UINT64_C(4294967296)) {
     assert_int_equal(run_config("acme", &o), 0);
-    assert_true(registered_org()->max_response == (size_t)UINT64_C(4294967296));
+    assert_true(registered_org()->cfg.max_response == (size_t)UINT64_C(4294967296));
     release_org();
   } else { /* 32-bit: 4 GiB does not fit size_t and must not wrap to 0 */
     expect_config_error(&o, "MaxResponseSize");
@@ -615,7 +679,7 @@ static void test_currency_any_case(void **state) {
   base_opts(&o);
   add_s(&o, "Currency", "usd");
   assert_int_equal(run_config("acme", &o), 0);
-  assert_string_equal(registered_org()->currency, "USD");
+  assert_string_equal(registered_org()->cfg.currency, "USD");
   release_org();
   base_opts(&o);
   add_s(&o, "Currency", "e1r");
@@ -641,7 +705,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_read_dispatches_costs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_meta_follows_new_snapshot, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_withholds_stale_costs, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_read_withholds_last_month, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_kicks_for_an_old_month, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_month_start, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_callback_uses_the_clock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_without_snapshot, setup, teardown),
       cmocka_unit_test_setup_teardown(test_duplicate_block_name, setup, teardown),
       cmocka_unit_test_setup_teardown(test_release_stops_only_that_organization, setup, teardown),

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/* scw_state.c - the state file; see scw_state.h. */
+#include "scw_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scw_charge.h"
+
+#define MAGIC "scw_finops-state"
+#define MAX_STATE_BYTES (512u * 1024 * 1024)
+
+static uint64_t fnv64(const char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static json_object *str_or_null(const char *s) {
+  return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static json_object *hex64(uint64_t v) {
+  char buf[17];
+  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
+  return json_object_new_string(buf);
+}
+
+#define ADD(obj, key, val) json_object_object_add((obj), (key), (val))
+
+static json_object *sched_to_json(const scw_sched_state_t *s) {
+  json_object *o = json_object_new_object();
+  ADD(o, "month", json_object_new_int64(s->month));
+  ADD(o, "slot", json_object_new_int64(s->slot));
+  ADD(o, "current_due", json_object_new_int64(s->current_due));
+  ADD(o, "current_walks", json_object_new_int64(s->current_walks));
+  ADD(o, "current_failures", json_object_new_int64(s->current_failures));
+  ADD(o, "closing", json_object_new_int64(s->closing));
+  ADD(o, "closing_due", json_object_new_int64(s->closing_due));
+  ADD(o, "closing_walks", json_object_new_int64(s->closing_walks));
+  ADD(o, "closing_same", json_object_new_int64(s->closing_same));
+  ADD(o, "closing_fp", hex64(s->closing_fp));
+  ADD(o, "closing_failures", json_object_new_int64(s->closing_failures));
+  ADD(o, "streak", json_object_new_int64(s->streak));
+  ADD(o, "retry_not_before", json_object_new_int64(s->retry_not_before));
+  ADD(o, "kicked", json_object_new_int64(s->kicked));
+  ADD(o, "kicked_generation", hex64(s->kicked_generation));
+  ADD(o, "rng", hex64(s->rng));
+  return o;
+}
+
+static json_object *snapshot_to_json(const scw_snapshot_t *snap) {
+  json_object *o = json_object_new_object();
+  ADD(o, "period", json_object_new_string(snap->period));
+  ADD(o, "created", json_object_new_int64(snap->created));
+  ADD(o, "duration", json_object_new_double(snap->duration));
+  ADD(o, "charges", json_object_new_int64((int64_t)snap->charges));
+  ADD(o, "skipped", json_object_new_int64((int64_t)snap->skipped));
+  ADD(o, "total_nanos", json_object_new_int64(snap->total_nanos));
+  json_object *series = json_object_new_array();
+  for (size_t i = 0; i < snap->n_series; i++) {
+    const scw_series_t *s = &snap->series[i];
+    json_object *e = json_object_new_object();
+    ADD(e, "pi", json_object_new_string(s->plugin_instance));
+    ADD(e, "ti", json_object_new_string(s->type_instance));
+    ADD(e, "nanos", json_object_new_int64(s->nanos));
+    ADD(e, "project_id", str_or_null(s->project_id));
+    ADD(e, "project_name", str_or_null(s->project_name));
+    ADD(e, "sku", str_or_null(s->sku));
+    ADD(e, "resource_id", str_or_null(s->resource_id));
+    ADD(e, "resource_name", str_or_null(s->resource_name));
+    json_object_array_add(series, e);
+  }
+  ADD(o, "series", series);
+  json_object *names = json_object_new_array();
+  const scw_names_t *table = scw_snapshot_names(snap);
+  for (size_t i = 0; table != NULL && i < scw_names_count(table); i++) {
+    const scw_name_entry_t *n = scw_names_entry(table, i);
+    json_object *e = json_object_new_object();
+    ADD(e, "project_id", str_or_null(n->project_id));
+    ADD(e, "sku", str_or_null(n->sku));
+    ADD(e, "resource_id", str_or_null(n->resource_id));
+    ADD(e, "pi", json_object_new_string(n->plugin_instance));
+    ADD(e, "ti", json_object_new_string(n->type_instance));
+    json_object_array_add(names, e);
+  }
+  ADD(o, "names", names);
+  return o;
+}
+
+static json_object *state_to_json(const scw_state_t *st) {
+  json_object *o = json_object_new_object();
+  ADD(o, "organization_id", json_object_new_string(st->organization_id));
+  ADD(o, "group_by", json_object_new_string(scw_group_by_name(st->group_by)));
+  ADD(o, "label_mode",
+      json_object_new_string(st->label_mode == SCW_LABEL_ID ? "id" : "name"));
+  ADD(o, "currency", json_object_new_string(st->currency));
+  ADD(o, "saved", json_object_new_int64(st->saved));
+  ADD(o, "schedule", sched_to_json(&st->sched));
+  static const char *const slot_names[2] = {"current", "closing"};
+  for (int i = 0; i < 2; i++)
+    if (st->snaps[i] != NULL)
+      ADD(o, slot_names[i], snapshot_to_json(st->snaps[i]));
+  return o;
+}
+
+static scw_rc_t write_all(int fd, const char *p, size_t n, const char *path,
+                          scw_error_t *err) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return scw_fail(err, SCW_ERR_INVALID, "writing \"%s\": %s", path,
+                      strerror(errno));
+    p += w;
+    n -= (size_t)w;
+  }
+  return SCW_OK;
+}
+
+/* The directory entry of the rename is durable only once the directory is
+ * synced too. */
+static void sync_dir(const char *path) {
+  char *copy = strdup(path);
+  if (copy == NULL)
+    return;
+  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  free(copy);
+}
+
+scw_rc_t scw_state_save(const char *path, const scw_state_t *st,
+                        scw_error_t *err) {
+  json_object *root = state_to_json(st);
+  const char *body = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+  size_t len = strlen(body);
+  char header[64];
+  int hn = snprintf(header, sizeof(header), MAGIC " %d %016" PRIx64 "\n",
+                    SCW_STATE_VERSION, fnv64(body, len));
+  size_t tmp_len = strlen(path) + 32;
+  char *tmp = malloc(tmp_len);
+  if (tmp == NULL) {
+    json_object_put(root);
+    return scw_fail(err, SCW_ERR_NOMEM, "state file name");
+  }
+  snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
+  scw_rc_t rc = SCW_OK;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    rc = scw_fail(err, SCW_ERR_INVALID, "creating \"%s\": %s", tmp,
+                  strerror(errno));
+  } else {
+    rc = write_all(fd, header, (size_t)hn, tmp, err);
+    if (rc == SCW_OK)
+      rc = write_all(fd, body, len, tmp, err);
+    if (rc == SCW_OK && fsync(fd) != 0)
+      rc = scw_fail(err, SCW_ERR_INVALID, "fsync \"%s\": %s", tmp,
+                    strerror(errno));
+    if (close(fd) != 0 && rc == SCW_OK)
+      rc = scw_fail(err, SCW_ERR_INVALID, "closing \"%s\": %s", tmp,
+                    strerror(errno));
+    if (rc == SCW_OK && rename(tmp, path) != 0)
+      rc = scw_fail(err, SCW_ERR_INVALID, "renaming \"%s\" to \"%s\": %s", tmp,
+                    path, strerror(errno));
+    if (rc != SCW_OK)
+      unlink(tmp);
+    else
+      sync_dir(path);
+  }
+  free(tmp);
+  json_object_put(root);
+  return rc;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* Strict getters: a missing member or a wrong type fails the whole file. */
+static int get_i64(json_object *o, const char *key, int64_t *out) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+    return -1;
+  errno = 0;
+  *out = json_object_get_int64(v);
+  return errno == 0 ? 0 : -1;
+}
+
+static int get_hex64(json_object *o, const char *key, uint64_t *out) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v) ||
+      !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) != 16)
+    return -1;
+  char *end;
+  *out = strtoull(json_object_get_string(v), &end, 16);
+  return *end == '\0' ? 0 : -1;
+}
+
+/* *out: the string, or NULL when the member is null (and nullable). */
+static int get_str(json_object *o, const char *key, int nullable,
+                   const char **out) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, key, &v))
+    return -1;
+  if (v == NULL) {
+    *out = NULL;
+    return nullable ? 0 : -1;
+  }
+  if (!json_object_is_type(v, json_type_string))
+    return -1;
+  *out = json_object_get_string(v);
+  return 0;
+}
+
+static int sched_from_json(json_object *o, scw_sched_state_t *s) {
+  int bad = 0;
+  bad |= get_i64(o, "month", &s->month);
+  bad |= get_i64(o, "slot", &s->slot);
+  bad |= get_i64(o, "current_due", &s->current_due);
+  bad |= get_i64(o, "current_walks", &s->current_walks);
+  bad |= get_i64(o, "current_failures", &s->current_failures);
+  bad |= get_i64(o, "closing", &s->closing);
+  bad |= get_i64(o, "closing_due", &s->closing_due);
+  bad |= get_i64(o, "closing_walks", &s->closing_walks);
+  bad |= get_i64(o, "closing_same", &s->closing_same);
+  bad |= get_hex64(o, "closing_fp", &s->closing_fp);
+  bad |= get_i64(o, "closing_failures", &s->closing_failures);
+  bad |= get_i64(o, "streak", &s->streak);
+  bad |= get_i64(o, "retry_not_before", &s->retry_not_before);
+  bad |= get_i64(o, "kicked", &s->kicked);
+  bad |= get_hex64(o, "kicked_generation", &s->kicked_generation);
+  bad |= get_hex64(o, "rng", &s->rng);
+  return bad ? -1 : 0;
+}
+
+typedef struct {
+  const char *pi, *ti;
+  int64_t nanos;
+} saved_series_t;
+
+static int cmp_saved(const void *a, const void *b) {
+  const saved_series_t *x = a, *y = b;
+  int c = strcmp(x->pi, y->pi);
+  return c != 0 ? c : strcmp(x->ti, y->ti);
+}
+
+/* The rebuilt snapshot must be the saved one: same identifiers, amounts and
+ * total. */
+static int same_series(const scw_snapshot_t *snap, saved_series_t *saved,
+                       size_t n, int64_t total) {
+  if (snap->n_series != n || snap->total_nanos != total)
+    return 0;
+  saved_series_t *got = malloc((n ? n : 1) * sizeof(*got));
+  if (got == NULL)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    got[i] = (saved_series_t){snap->series[i].plugin_instance,
+                              snap->series[i].type_instance,
+                              snap->series[i].nanos};
+  qsort(got, n, sizeof(*got), cmp_saved);
+  qsort(saved, n, sizeof(*saved), cmp_saved);
+  int same = 1;
+  for (size_t i = 0; same && i < n; i++)
+    same = cmp_saved(&got[i], &saved[i]) == 0 && got[i].nanos == saved[i].nanos;
+  free(got);
+  return same;
+}
+
+static scw_rc_t add_series(scw_agg_t *agg, json_object *e, const char *currency,
+                           saved_series_t *saved, scw_error_t *err) {
+  const char *project_id, *project_name, *sku, *resource_id, *resource_name;
+  int64_t nanos;
+  if (!json_object_is_type(e, json_type_object) ||
+      get_str(e, "pi", 0, &saved->pi) || get_str(e, "ti", 0, &saved->ti) ||
+      get_i64(e, "nanos", &nanos) || get_str(e, "project_id", 1, &project_id) ||
+      get_str(e, "project_name", 1, &project_name) ||
+      get_str(e, "sku", 1, &sku) || get_str(e, "resource_id", 1, &resource_id) ||
+      get_str(e, "resource_name", 1, &resource_name))
+    return scw_fail(err, SCW_ERR_PARSE, "a series is malformed");
+  saved->nanos = nanos;
+  scw_charge_t c = {project_id ? project_id : "", project_name, sku ? sku : "",
+                    resource_id ? resource_id : "", resource_name, currency,
+                    nanos};
+  return scw_agg_add(agg, &c, err);
+}
+
+static scw_rc_t names_from_json(json_object *arr, scw_names_t *names,
+                                scw_error_t *err) {
+  size_t n = json_object_array_length(arr);
+  for (size_t i = 0; i < n; i++) {
+    json_object *e = json_object_array_get_idx(arr, i);
+    scw_name_entry_t entry;
+    if (!json_object_is_type(e, json_type_object) ||
+        get_str(e, "project_id", 1, &entry.project_id) ||
+        get_str(e, "sku", 1, &entry.sku) ||
+        get_str(e, "resource_id", 1, &entry.resource_id) ||
+        get_str(e, "pi", 0, &entry.plugin_instance) ||
+        get_str(e, "ti", 0, &entry.type_instance))
+      return scw_fail(err, SCW_ERR_PARSE, "a name is malformed");
+    scw_rc_t rc = scw_names_add(names, &entry, err);
+    if (rc != SCW_OK)
+      return rc;
+  }
+  return SCW_OK;
+}
+
+static scw_rc_t snapshot_from_json(json_object *o, const scw_state_t *st,
+                                   scw_snapshot_t **out, scw_error_t *err) {
+  const char *period;
+  int64_t created, charges, skipped, total;
+  json_object *series, *names_arr, *duration;
+  if (!json_object_is_type(o, json_type_object) ||
+      get_str(o, "period", 0, &period) || strlen(period) != 7 ||
+      get_i64(o, "created", &created) || get_i64(o, "charges", &charges) ||
+      get_i64(o, "skipped", &skipped) || get_i64(o, "total_nanos", &total) ||
+      charges < 0 || skipped < 0 ||
+      !json_object_object_get_ex(o, "duration", &duration) ||
+      !json_object_object_get_ex(o, "series", &series) ||
+      !json_object_is_type(series, json_type_array) ||
+      !json_object_object_get_ex(o, "names", &names_arr) ||
+      !json_object_is_type(names_arr, json_type_array))
+    return scw_fail(err, SCW_ERR_PARSE, "a snapshot is malformed");
+  size_t n = json_object_array_length(series);
+  scw_agg_t *agg = scw_agg_new(st->group_by, st->currency);
+  scw_names_t *names = scw_names_new(period, st->group_by, st->label_mode);
+  saved_series_t *saved = malloc((n ? n : 1) * sizeof(*saved));
+  scw_rc_t rc = agg && names && saved
+                    ? SCW_OK
+                    : scw_fail(err, SCW_ERR_NOMEM, "restoring a snapshot");
+  for (size_t i = 0; rc == SCW_OK && i < n; i++)
+    rc = add_series(agg, json_object_array_get_idx(series, i), st->currency,
+                    &saved[i], err);
+  if (rc == SCW_OK && n == 0 && total != 0) { /* GroupBy organization */
+    scw_charge_t c = {"", NULL, "", "", NULL, st->currency, total};
+    rc = scw_agg_add(agg, &c, err);
+  }
+  if (rc == SCW_OK)
+    rc = names_from_json(names_arr, names, err);
+  scw_snapshot_t *snap = NULL;
+  if (rc == SCW_OK) {
+    rc = scw_snapshot_build_period(agg, st->label_mode, period, names, &snap, err);
+    agg = NULL; /* the build owns it, also on failure */
+  }
+  if (rc == SCW_OK && !same_series(snap, saved, n, total))
+    rc = scw_fail(err, SCW_ERR_PARSE, "a snapshot does not rebuild to its "
+                                      "saved names and amounts");
+  scw_agg_free(agg);
+  scw_names_free(names);
+  free(saved);
+  if (rc != SCW_OK) {
+    scw_snapshot_release(snap);
+    return rc;
+  }
+  snap->created = created;
+  snap->duration = json_object_get_double(duration);
+  snap->charges = (size_t)charges;
+  snap->skipped = (size_t)skipped;
+  *out = snap;
+  return SCW_OK;
+}
+
+/* Reads the whole file, at most MAX_STATE_BYTES. */
+static scw_rc_t read_file(const char *path, char **buf, size_t *len,
+                          scw_error_t *err) {
+  FILE *fh = fopen(path, "rb");
+  if (fh == NULL)
+    return scw_fail(err, errno == ENOENT ? SCW_ERR_NOT_FOUND : SCW_ERR_INVALID,
+                    "cannot open \"%s\": %s", path, strerror(errno));
+  size_t cap = 65536, n = 0;
+  char *p = malloc(cap);
+  scw_rc_t rc = p ? SCW_OK : scw_fail(err, SCW_ERR_NOMEM, "reading state");
+  while (rc == SCW_OK) {
+    if (n + 1 >= cap) {
+      char *bigger = cap < MAX_STATE_BYTES ? realloc(p, cap * 2) : NULL;
+      if (bigger == NULL) {
+        rc = scw_fail(err, SCW_ERR_LIMIT, "\"%s\" is too large", path);
+        break;
+      }
+      p = bigger;
+      cap *= 2;
+    }
+    size_t got = fread(p + n, 1, cap - n - 1, fh);
+    n += got;
+    if (got == 0)
+      break;
+  }
+  if (rc == SCW_OK && ferror(fh))
+    rc = scw_fail(err, SCW_ERR_INVALID, "reading \"%s\" failed", path);
+  fclose(fh);
+  if (rc != SCW_OK) {
+    free(p);
+    return rc;
+  }
+  p[n] = '\0';
+  *buf = p;
+  *len = n;
+  return SCW_OK;
+}
+
+/* Checks the header line; *body points past it. */
+static scw_rc_t check_header(const char *buf, size_t len, const char **body,
+                             scw_error_t *err) {
+  const char *nl = memchr(buf, '\n', len < 128 ? len : 128);
+  int version;
+  char sum[17];
+  if (nl == NULL || strncmp(buf, MAGIC " ", sizeof(MAGIC)) != 0 ||
+      sscanf(buf + sizeof(MAGIC), "%d %16[0-9a-f]", &version, sum) != 2)
+    return scw_fail(err, SCW_ERR_PARSE, "not a scw_finops state file");
+  if (version > SCW_STATE_VERSION)
+    return scw_fail(err, SCW_ERR_PARSE, "written by a newer scw_finops "
+                    "(format %d, this one reads %d)", version, SCW_STATE_VERSION);
+  if (version < 1)
+    return scw_fail(err, SCW_ERR_PARSE, "unknown format %d", version);
+  *body = nl + 1;
+  char want[17];
+  snprintf(want, sizeof(want), "%016" PRIx64,
+           fnv64(*body, len - (size_t)(*body - buf)));
+  if (strcmp(sum, want) != 0)
+    return scw_fail(err, SCW_ERR_PARSE, "corrupt or truncated (checksum)");
+  return SCW_OK;
+}
+
+static scw_rc_t check_identity(json_object *root, const scw_state_t *st,
+                               scw_error_t *err) {
+  const char *org, *group_by, *label_mode, *currency;
+  if (get_str(root, "organization_id", 0, &org) ||
+      get_str(root, "group_by", 0, &group_by) ||
+      get_str(root, "label_mode", 0, &label_mode) ||
+      get_str(root, "currency", 0, &currency))
+    return scw_fail(err, SCW_ERR_PARSE, "no identity");
+  if (strcmp(org, st->organization_id) != 0 ||
+      strcmp(group_by, scw_group_by_name(st->group_by)) != 0 ||
+      strcmp(label_mode, st->label_mode == SCW_LABEL_ID ? "id" : "name") != 0 ||
+      strcmp(currency, st->currency) != 0)
+    return scw_fail(err, SCW_ERR_INVALID,
+                    "saved for another configuration (organization %.40s, "
+                    "GroupBy %.20s, ProjectLabel %.8s, Currency %.8s)",
+                    org, group_by, label_mode, currency);
+  return SCW_OK;
+}
+
+scw_rc_t scw_state_load(const char *path, scw_state_t *st, scw_error_t *err) {
+  char *buf = NULL;
+  size_t len = 0;
+  scw_rc_t rc = read_file(path, &buf, &len, err);
+  if (rc != SCW_OK)
+    return rc;
+  const char *body = NULL;
+  rc = check_header(buf, len, &body, err);
+  json_object *root = NULL;
+  if (rc == SCW_OK) {
+    root = json_tokener_parse(body);
+    if (root == NULL || !json_object_is_type(root, json_type_object))
+      rc = scw_fail(err, SCW_ERR_PARSE, "the body is not a JSON object");
+  }
+  if (rc == SCW_OK)
+    rc = check_identity(root, st, err);
+  scw_sched_state_t sched;
+  json_object *o;
+  int64_t saved = 0;
+  if (rc == SCW_OK &&
+      (get_i64(root, "saved", &saved) ||
+       !json_object_object_get_ex(root, "schedule", &o) ||
+       sched_from_json(o, &sched) != 0))
+    rc = scw_fail(err, SCW_ERR_PARSE, "the schedule is malformed");
+  scw_snapshot_t *snaps[2] = {NULL, NULL};
+  static const char *const slot_names[2] = {"current", "closing"};
+  for (int i = 0; rc == SCW_OK && i < 2; i++)
+    if (json_object_object_get_ex(root, slot_names[i], &o))
+      rc = snapshot_from_json(o, st, &snaps[i], err);
+  json_object_put(root);
+  free(buf);
+  if (rc != SCW_OK) {
+    scw_snapshot_release(snaps[0]);
+    scw_snapshot_release(snaps[1]);
+    if (err != NULL && err->msg[0] != '\0')
+      scw_error_prefix(err, "\"%s\"", path);
+    return rc;
+  }
+  st->saved = saved;
+  st->sched = sched;
+  st->snaps[0] = snaps[0];
+  st->snaps[1] = snaps[1];
+  return SCW_OK;
+}
