@@ -22,6 +22,14 @@ static int is_kept(unsigned char c) {
          (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+int scw_name_is_label(const char *s, int may_be_empty) {
+  size_t len = 0;
+  for (; len < SCW_NAME_SIZE && s[len] != '\0'; len++)
+    if (!is_kept((unsigned char)s[len]))
+      return 0;
+  return len < SCW_NAME_SIZE && (may_be_empty || len > 0);
+}
+
 char *scw_name_clean(const char *raw) {
   size_t len = strlen(raw);
   while (len > 0 && raw[len - 1] == '/')
@@ -53,8 +61,12 @@ char *scw_name_clean(const char *raw) {
 }
 
 void scw_name_add_suffix(char *name, size_t size, const char *hash_source) {
+  scw_name_add_hash(name, size, scw_hash32(hash_source));
+}
+
+void scw_name_add_hash(char *name, size_t size, uint32_t hash) {
   char suffix[SUFFIX_LEN + 1];
-  snprintf(suffix, sizeof(suffix), "-%08x", scw_hash32(hash_source));
+  snprintf(suffix, sizeof(suffix), "-%08x", hash);
   size_t keep = strlen(name);
   if (keep + SUFFIX_LEN + 1 > size)
     keep = size > SUFFIX_LEN + 1 ? size - SUFFIX_LEN - 1 : 0;

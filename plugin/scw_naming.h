@@ -8,7 +8,9 @@
  *    run of such bytes becomes a single '_';
  *  - a name longer than collectd's 127 bytes is cut and ends in '-' plus 8 hex
  *    digits of a hash of the full raw value, so two long names never merge;
- *  - (scw_snapshot.c) a label left empty becomes "unknown-" + that hash.
+ *  - (scw_snapshot.c) a label left empty becomes "unknown-" + that hash;
+ *  - (scw_snapshot.c) clashes get "-" + a hash of the raw key, on newcomers
+ *    only: a name given earlier in the billing period is kept.
  * So "/compute/dev1_s/run_par1" -> "compute-dev1_s-run_par1". Raw values
  * travel unchanged in meta data. */
 #ifndef SCW_NAMING_H
@@ -31,9 +33,16 @@ char *scw_name_clean(const char *raw);
 int scw_name_fit(const char *clean, const char *hash_source, char *out,
                  size_t size);
 
+/* 1 if s is a label the rule can produce: shorter than SCW_NAME_SIZE, only
+ * A-Z a-z 0-9 '_' '-', and not empty unless may_be_empty. For names read
+ * back from outside (a state file). */
+int scw_name_is_label(const char *s, int may_be_empty);
+
 /* Appends "-%08x" of scw_hash32(hash_source) to name (in place, size bytes),
  * cutting the name first if needed. Used to tell apart colliding names. */
 void scw_name_add_suffix(char *name, size_t size, const char *hash_source);
+/* The same with a given hash. */
+void scw_name_add_hash(char *name, size_t size, uint32_t hash);
 
 /* Copies src into dst (size bytes) for a log line: every byte that is not
  * printable ASCII becomes '?', so API strings cannot forge log lines. */

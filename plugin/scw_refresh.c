@@ -293,10 +293,12 @@ scw_rc_t scw_refresh_run(const scw_refresh_params_t *p, int64_t now,
     return rc;
   }
   scw_snapshot_t *snap;
-  rc = scw_snapshot_build(agg, p->label_mode, &snap, err);
+  /* Names stay stable within the period: the build ignores previous_names
+   * of another month (or GroupBy), so a new month starts fresh. */
+  rc = scw_snapshot_build_period(agg, p->label_mode, w.period,
+                                 p->previous_names, &snap, err);
   if (rc != SCW_OK)
     return rc;
-  memcpy(snap->period, w.period, sizeof(snap->period));
   snap->window_start = w.start;
   snap->window_end = w.end;
   *out = snap;

@@ -53,6 +53,13 @@ typedef struct {
   unsigned max_retries;
   double deadline;           /* seconds for the whole refresh; 0: none */
   const scw_clock_t *clock;
+  /* The names given so far in the billing period (scw_snapshot_names() of
+   * the snapshot currently published, or a table loaded from disk), or NULL.
+   * Honoured only when its period is the refresh's (the month containing
+   * `now`) and its GroupBy and label mode match; then groups keep their
+   * identifiers and only new ones are suffixed on a clash. Only read, and
+   * only during scw_refresh_run: the caller keeps it alive until then. */
+  const scw_names_t *previous_names;
 } scw_refresh_params_t;
 
 typedef struct {

@@ -427,6 +427,98 @@ static void test_other_currency_only(void **state) {
   assert_int_equal(fx->snap->skipped, 1);
 }
 
+/* ---- names stable within the billing period ---- */
+
+#define WEB_A(pid, units) CHARGE(pid, "\"web\"", "/a", EUR(units, 0))
+
+/* Takes the snapshot of the last run out of the fixture, for the next
+ * run's previous_names. */
+static scw_snapshot_t *take(fx_t *fx) {
+  scw_snapshot_t *s = fx->snap;
+  fx->snap = NULL;
+  fake_fetch_free(&fx->fake);
+  for (size_t i = 1; i < s->n_series; i++) /* unique identifiers */
+    assert_true(strcmp(s->series[i - 1].plugin_instance, s->series[i].plugin_instance) < 0 ||
+                (strcmp(s->series[i - 1].plugin_instance, s->series[i].plugin_instance) == 0 &&
+                 strcmp(s->series[i - 1].type_instance, s->series[i].type_instance) < 0));
+  return s;
+}
+
+static void hashed(char *out, size_t size, const char *label, const char *key) {
+  snprintf(out, size, "%s-%08x", label, scw_hash32(key));
+}
+
+/* Project "web" (p1) is reported; later in the month a second project named
+ * "web" (p2) appears: p1 keeps "web". The next month starts fresh. */
+static void test_previous_names_same_month(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t one[] = {OK("{\"charges\":[" WEB_A("p1", 1) "]}")};
+  assert_ok(fx, RUN(fx, one));
+  scw_snapshot_t *s1 = take(fx);
+  assert_string_equal(find(s1, "web", "a")->project_id, "p1");
+  assert_string_equal(scw_names_period(scw_snapshot_names(s1)), "2026-11");
+
+  const fake_response_t two[] = {
+      OK("{\"charges\":[" WEB_A("p2", 2) "," WEB_A("p1", 1) "]}")};
+  fx->params.previous_names = scw_snapshot_names(s1);
+  assert_ok(fx, run_at(fx, NOW + 3600, two, 1));
+  scw_snapshot_t *s2 = take(fx);
+  scw_snapshot_release(s1);
+  char p1[SCW_NAME_SIZE], p2[SCW_NAME_SIZE];
+  hashed(p1, sizeof(p1), "web", "p1");
+  hashed(p2, sizeof(p2), "web", "p2");
+  assert_string_equal(find(s2, "web", "a")->project_id, "p1");
+  assert_true(find(s2, "web", "a")->nanos == INT64_C(1000000000));
+  assert_string_equal(find(s2, p2, "a")->project_id, "p2");
+  assert_true(find(s2, p2, "a")->nanos == INT64_C(2000000000));
+
+  /* 2026-12-01T00:10:00Z: November's names are not used. */
+  fx->params.previous_names = scw_snapshot_names(s2);
+  assert_ok(fx, run_at(fx, MONTH_START + 30 * 86400 + 600, two, 1));
+  assert_string_equal(fx->snap->period, "2026-12");
+  assert_string_equal(find(fx->snap, p1, "a")->project_id, "p1");
+  assert_string_equal(find(fx->snap, p2, "a")->project_id, "p2");
+  scw_snapshot_release(s2);
+}
+
+/* No previous names (first refresh after a start): every member of a clash
+ * is suffixed, as before. */
+static void test_previous_names_null(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t two[] = {
+      OK("{\"charges\":[" WEB_A("p2", 2) "," WEB_A("p1", 1) "]}")};
+  assert_null(fx->params.previous_names);
+  assert_ok(fx, RUN(fx, two));
+  char p1[SCW_NAME_SIZE], p2[SCW_NAME_SIZE];
+  hashed(p1, sizeof(p1), "web", "p1");
+  hashed(p2, sizeof(p2), "web", "p2");
+  assert_int_equal(fx->snap->n_series, 2);
+  assert_string_equal(find(fx->snap, p1, "a")->project_id, "p1");
+  assert_string_equal(find(fx->snap, p2, "a")->project_id, "p2");
+}
+
+/* A failed refresh leaves the previous names alone; the next good one of
+ * the month still honours them. */
+static void test_previous_names_after_failure(void **state) {
+  fx_t *fx = *state;
+  fx->params.group_by = SCW_GROUP_PROJECT;
+  const fake_response_t one[] = {OK("{\"charges\":[" WEB_A("p1", 1) "]}")};
+  assert_ok(fx, RUN(fx, one));
+  scw_snapshot_t *s1 = take(fx);
+  fx->params.previous_names = scw_snapshot_names(s1);
+  const fake_response_t bad[] = {{.status = 500, .body = "oops"}};
+  assert_int_equal(RUN(fx, bad), SCW_ERR_HTTP);
+  fake_fetch_free(&fx->fake);
+  const fake_response_t two[] = {
+      OK("{\"charges\":[" WEB_A("p2", 2) "," WEB_A("p1", 1) "]}")};
+  assert_ok(fx, RUN(fx, two));
+  char p2[SCW_NAME_SIZE];
+  hashed(p2, sizeof(p2), "web", "p2");
+  assert_string_equal(find(fx->snap, "web", "")->project_id, "p1");
+  assert_string_equal(find(fx->snap, p2, "")->project_id, "p2");
+  scw_snapshot_release(s1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 
@@ -622,6 +714,9 @@ int main(void) {
       T(test_overflow_across_pages),
       T(test_group_by_and_label_mode),
       T(test_other_currency_only),
+      T(test_previous_names_same_month),
+      T(test_previous_names_null),
+      T(test_previous_names_after_failure),
   };
   return cmocka_run_group_tests_name("refresh", tests, NULL, NULL);
 }
