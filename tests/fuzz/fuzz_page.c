@@ -6,7 +6,10 @@
  *
  * Every page feeds one aggregate per GroupBy (resource, the issue's case,
  * first): the totals must agree across them, which checks the grouping code
- * against itself. */
+ * against itself. A second set gets every other charge only: built first, its
+ * names are passed to the full set's build as the same month's previous
+ * names (and the other way round), and every group must keep its
+ * identifier. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +26,11 @@ static const scw_group_by_t group_bys[] = {SCW_GROUP_RESOURCE, SCW_GROUP_SKU,
                                            SCW_GROUP_ORGANIZATION};
 #define N_AGG (sizeof(group_bys) / sizeof(group_bys[0]))
 
+/* Sets of aggregates fed by the page; each is consumed by one build. */
+enum { ALL, ALL2, ALL3, HALF, HALF2, N_SETS };
+
 typedef struct {
-  scw_agg_t *agg[N_AGG];
+  scw_agg_t *agg[N_SETS][N_AGG]; /* HALF, HALF2: every other charge */
   size_t calls;
 } feed_t;
 
@@ -37,12 +43,13 @@ static scw_rc_t feed(void *ctx, const scw_charge_t *c, scw_error_t *err) {
   CHECK(c->project_name == NULL || c->project_name[0] != '\0');
   CHECK(c->resource_name == NULL || c->resource_name[0] != '\0');
   CHECK(c->currency[0] != '\0' || c->nanos == 0);
-  f->calls++;
-  for (size_t i = 0; i < N_AGG; i++) {
-    scw_rc_t rc = scw_agg_add(f->agg[i], c, err);
-    if (rc != SCW_OK)
-      return rc;
-  }
+  int even = f->calls++ % 2 == 0;
+  for (int set = 0; set < N_SETS; set++)
+    for (size_t i = 0; i < N_AGG && (set < HALF || even); i++) {
+      scw_rc_t rc = scw_agg_add(f->agg[set][i], c, err);
+      if (rc != SCW_OK)
+        return rc;
+    }
   return SCW_OK;
 }
 
@@ -82,6 +89,77 @@ static void check_snapshot(const scw_snapshot_t *s, scw_group_by_t by) {
   }
 }
 
+static int same(const char *x, const char *y) {
+  return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static int same_key(const scw_series_t *a, const scw_series_t *b) {
+  return strcmp(a->project_id, b->project_id) == 0 && same(a->sku, b->sku) &&
+         same(a->resource_id, b->resource_id);
+}
+
+/* Every group of `before` is in `after` under the same identifier; the names
+ * table of `after` holds no identifier twice and every name of `before`. */
+static void check_stable(const scw_snapshot_t *before,
+                         const scw_snapshot_t *after, int after_has_all) {
+  for (size_t i = 0; i < before->n_series; i++) {
+    const scw_series_t *b = &before->series[i];
+    size_t found = 0;
+    for (size_t j = 0; j < after->n_series; j++) {
+      const scw_series_t *a = &after->series[j];
+      if (same_key(a, b)) {
+        CHECK(strcmp(a->plugin_instance, b->plugin_instance) == 0);
+        CHECK(strcmp(a->type_instance, b->type_instance) == 0);
+        found++;
+      }
+    }
+    CHECK(found <= 1 && (found == 1 || !after_has_all));
+  }
+  const scw_names_t *bt = scw_snapshot_names(before), *at = scw_snapshot_names(after);
+  for (size_t i = 0; i < scw_names_count(at); i++) {
+    const scw_name_entry_t *e = scw_names_entry(at, i);
+    for (size_t j = 0; j < i; j++) {
+      const scw_name_entry_t *o = scw_names_entry(at, j);
+      CHECK(strcmp(e->plugin_instance, o->plugin_instance) != 0 ||
+            strcmp(e->type_instance, o->type_instance) != 0);
+    }
+  }
+  for (size_t i = 0; i < scw_names_count(bt); i++) {
+    const scw_name_entry_t *e = scw_names_entry(bt, i);
+    size_t found = 0;
+    for (size_t j = 0; j < scw_names_count(at); j++) {
+      const scw_name_entry_t *o = scw_names_entry(at, j);
+      found += strcmp(e->plugin_instance, o->plugin_instance) == 0 &&
+               strcmp(e->type_instance, o->type_instance) == 0;
+    }
+    CHECK(found == 1); /* nothing is released within the period */
+  }
+}
+
+/* Builds both sets' snapshots in the two orders described at the top. */
+static void check_periods(scw_agg_t *half, scw_agg_t *full, scw_agg_t *half2,
+                          scw_agg_t *full2, scw_label_mode_t mode,
+                          scw_group_by_t by) {
+  scw_snapshot_t *h = NULL, *f = NULL;
+  scw_error_t err;
+  CHECK(scw_snapshot_build_period(half, mode, "2026-11", NULL, &h, &err) == SCW_OK);
+  CHECK(scw_snapshot_build_period(full, mode, "2026-11", scw_snapshot_names(h),
+                                  &f, &err) == SCW_OK);
+  check_snapshot(h, by);
+  check_snapshot(f, by);
+  check_stable(h, f, 1);
+  scw_snapshot_release(h);
+  scw_snapshot_release(f);
+  CHECK(scw_snapshot_build_period(full2, mode, "2026-11", NULL, &f, &err) == SCW_OK);
+  CHECK(scw_snapshot_build_period(half2, mode, "2026-11", scw_snapshot_names(f),
+                                  &h, &err) == SCW_OK);
+  check_snapshot(f, by);
+  check_snapshot(h, by);
+  check_stable(f, h, 0);
+  scw_snapshot_release(h);
+  scw_snapshot_release(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* One parser for the whole run, as the plugin keeps one per refresh: state
    * left over from a previous page must not leak into the next. */
@@ -90,9 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
 
   feed_t f = {.calls = 0};
-  for (size_t i = 0; i < N_AGG; i++)
-    if ((f.agg[i] = scw_agg_new(group_bys[i], "EUR")) == NULL)
-      abort();
+  for (int set = 0; set < N_SETS; set++)
+    for (size_t i = 0; i < N_AGG; i++)
+      if ((f.agg[set][i] = scw_agg_new(group_bys[i], "EUR")) == NULL)
+        abort();
 
   char *next = (char *)0x1;
   size_t n = (size_t)-1;
@@ -102,25 +181,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(n == f.calls);
   if (rc != SCW_OK) {
     CHECK(err.rc == rc && err.msg[0] != '\0' && next == NULL);
-    for (size_t i = 0; i < N_AGG; i++)
-      scw_agg_free(f.agg[i]);
+    for (int set = 0; set < N_SETS; set++)
+      for (size_t i = 0; i < N_AGG; i++)
+        scw_agg_free(f.agg[set][i]);
     return 0;
   }
   CHECK(next == NULL || next[0] != '\0');
   free(next);
 
-  const int64_t total = f.agg[0]->total_nanos; /* agg[0] is freed below */
+  scw_agg_t **all = f.agg[ALL];
+  const int64_t total = all[0]->total_nanos; /* all[0] is freed below */
   for (size_t i = 0; i < N_AGG; i++) {
     /* Same charges, same total whatever the grouping. */
-    CHECK(f.agg[i]->total_nanos == total);
-    CHECK(f.agg[i]->charges + f.agg[i]->skipped == f.calls);
+    CHECK(all[i]->total_nanos == total);
+    CHECK(all[i]->charges + all[i]->skipped == f.calls);
     /* Alternate label modes so both naming paths run. */
     scw_snapshot_t *snap = NULL;
-    rc = scw_snapshot_build(f.agg[i], i % 2 ? SCW_LABEL_ID : SCW_LABEL_NAME,
+    rc = scw_snapshot_build(all[i], i % 2 ? SCW_LABEL_ID : SCW_LABEL_NAME,
                             &snap, &err);
     CHECK(rc == SCW_OK && snap != NULL); /* only ENOMEM may fail */
     check_snapshot(snap, group_bys[i]);
     scw_snapshot_release(snap);
   }
+  for (size_t i = 0; i < N_AGG; i++)
+    check_periods(f.agg[HALF][i], f.agg[ALL2][i], f.agg[HALF2][i],
+                  f.agg[ALL3][i], i % 2 ? SCW_LABEL_NAME : SCW_LABEL_ID,
+                  group_bys[i]);
   return 0;
 }

@@ -50,5 +50,7 @@ scw_rc_t fake_fetch(void *ctx, const char *url, scw_http_response_t *resp,
     snprintf(resp->request_id, sizeof(resp->request_id), "%s", r->request_id);
   if (r->retry_after != NULL)
     snprintf(resp->retry_after, sizeof(resp->retry_after), "%s", r->retry_after);
+  if (r->content_type != NULL)
+    snprintf(resp->content_type, sizeof(resp->content_type), "%s", r->content_type);
   return SCW_OK;
 }

@@ -19,6 +19,7 @@ typedef struct {
   const char *request_id; /* X-Request-Id, NULL for none */
   scw_rc_t transport_rc;  /* != SCW_OK: no answer, fail with this code */
   const char *retry_after; /* Retry-After header, NULL for none */
+  const char *content_type; /* Content-Type header, NULL for none */
 } fake_response_t;
 
 #define FAKE_MAX_URLS 64

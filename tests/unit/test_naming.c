@@ -206,6 +206,46 @@ static void test_add_suffix_small_buffer(void **state) {
 }
 
 
+static void test_add_hash(void **state) {
+  (void)state;
+  char name[SCW_NAME_SIZE] = "web", want[SCW_NAME_SIZE];
+  scw_name_add_hash(name, sizeof(name), 0xdeadbeefu);
+  assert_string_equal(name, "web-deadbeef");
+  /* add_suffix is add_hash of the FNV hash. */
+  snprintf(name, sizeof(name), "web");
+  scw_name_add_suffix(name, sizeof(name), "p1");
+  snprintf(want, sizeof(want), "web");
+  scw_name_add_hash(want, sizeof(want), scw_hash32("p1"));
+  assert_string_equal(name, want);
+}
+
+/* Labels read back from outside must be ones the rule can produce. */
+static void test_is_label(void **state) {
+  (void)state;
+  assert_true(scw_name_is_label("compute-dev1_s-run_par1", 0));
+  assert_true(scw_name_is_label("AZaz09_-", 0));
+  assert_true(scw_name_is_label("", 1));
+  assert_false(scw_name_is_label("", 0));
+  assert_false(scw_name_is_label("a b", 1));
+  assert_false(scw_name_is_label("a/b", 1));
+  assert_false(scw_name_is_label("a.b", 1));
+  assert_false(scw_name_is_label("caf\xc3\xa9", 1));
+  char s[SCW_NAME_SIZE + 1];
+  memset(s, 'x', SCW_NAME_SIZE - 1);
+  s[SCW_NAME_SIZE - 1] = '\0';
+  assert_true(scw_name_is_label(s, 0)); /* 127 bytes: fits */
+  s[SCW_NAME_SIZE - 1] = 'x';
+  s[SCW_NAME_SIZE] = '\0';
+  assert_false(scw_name_is_label(s, 0)); /* 128 bytes: does not */
+  /* Whatever the rule makes is a label. */
+  const char *raws[] = {"/compute/dev1_s/run_par1", "my proj.x", "GP1/XS:v2"};
+  for (size_t i = 0; i < sizeof(raws) / sizeof(raws[0]); i++) {
+    char *clean = scw_name_clean(raws[i]);
+    assert_true(scw_name_is_label(clean, 0));
+    free(clean);
+  }
+}
+
 static void test_meta_safe(void **state) {
   (void)state;
   char buf[16];
@@ -257,6 +297,8 @@ int main(void) {
       cmocka_unit_test(test_add_suffix_short),
       cmocka_unit_test(test_add_suffix_cuts_full_name),
       cmocka_unit_test(test_add_suffix_small_buffer),
+      cmocka_unit_test(test_add_hash),
+      cmocka_unit_test(test_is_label),
       cmocka_unit_test(test_meta_safe),
       cmocka_unit_test(test_log_safe),
   };
