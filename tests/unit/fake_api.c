@@ -106,10 +106,10 @@ scw_rc_t fake_api_fetch(void *ctx, const char *url, scw_http_response_t *resp,
   for (; i < api->n && !more; i++)
     more = visible(&api->charges[i], start, end, api->now);
   if (more)
-    len += (size_t)snprintf(body + len, cap - len,
-                            "],\"next_page_token\":\"t%zu\"}", skip + shown);
+    snprintf(body + len, cap - len, "],\"next_page_token\":\"t%zu\"}",
+             skip + shown);
   else
-    len += (size_t)snprintf(body + len, cap - len, "]}");
+    snprintf(body + len, cap - len, "]}");
   return answer(api, resp, 200, body);
 }
 
