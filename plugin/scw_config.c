@@ -292,6 +292,8 @@ static int config_option(scw_org_config_t *cfg, const oconfig_item_t *c) {
     return get_int_range(cfg, c, &cfg->max_charges, 1, 1000000000);
   if (strcasecmp(k, "MaxRetries") == 0)
     return get_int_range(cfg, c, &cfg->max_retries, 0, 10);
+  if (strcasecmp(k, "SettlePeriod") == 0)
+    return get_int_range(cfg, c, &cfg->settle_period, 1, 14 * 86400);
   if (strcasecmp(k, "StartupSpread") == 0)
     return get_int_range(cfg, c, &cfg->startup_spread, 0, 86400);
   if (strcasecmp(k, "RefreshTimeout") == 0)

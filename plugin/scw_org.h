@@ -39,6 +39,8 @@ typedef struct {
   char currency[16];
   int refresh_interval; /* seconds */
   int startup_spread;   /* seconds; -1 until configured (then the default) */
+  int settle_period;    /* seconds after month end the closing month is
+                           walked before it may turn final; 0: default */
   int timeout;          /* seconds, per HTTP request */
   int max_pages;
   int max_charges;

@@ -85,6 +85,8 @@ static double worker_random(void *ctx) {
 static void sched_config(scw_worker_t *w) {
   const scw_org_config_t *cfg = w->cfg;
   scw_sched_config_default(&w->sched_cfg, cfg->refresh_interval);
+  if (cfg->settle_period > 0)
+    w->sched_cfg.settle = cfg->settle_period;
   if (cfg->startup_spread >= 0) /* 0: every organization at once */
     w->sched_cfg.startup_spread = cfg->startup_spread > 0 ? cfg->startup_spread : -1;
 }

@@ -72,6 +72,7 @@ LoadPlugin write_log
     $key_line
     URL "$url"
     GroupBy "sku"
+    StartupSpread 0
   </Organization>
 </Plugin>
 CONF
