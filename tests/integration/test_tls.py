@@ -26,15 +26,18 @@ def https_sim(work):
 
 def test_self_signed_refused_by_default(work):
     sim, url = https_sim(work)
+    cd = None
     try:
-        cd = h.Collectd(work, [h.org_block("acme", h.ORG1, url, MaxRetries=0)])
-        rc, out = cd.run_once()
-        assert rc == 0, out
-        assert "transport error" in out and "certificate" in out, out
+        cd = h.Collectd(work, [h.org_block("acme", h.ORG1, url, MaxRetries=0)]).start()
+        h.wait_for(lambda: "transport error" in cd.log(), 30, "the TLS error")
+        out = cd.log()
+        assert "certificate" in out, out
         assert h.read_csv_costs(cd.csvdir, "acme") == {}
         assert h.SECRET not in out
         assert sim.charge_requests() == [], "no request may pass the TLS handshake"
     finally:
+        if cd is not None:
+            cd.stop()
         sim.stop()
 
 

@@ -65,13 +65,15 @@ def build(script, work, pattern):
 
 def enable(snippet, url, key_file):
     """The snippet's own instructions: drop the first '#' of every line below
-    the dashed line, set OrganizationID and the key file; plus URL."""
+    the dashed line, set OrganizationID and the key file; plus URL, and the
+    first refresh at once (not within the default 5-minute StartupSpread)."""
     head, sep, body = snippet.partition("# " + "-" * 72 + "\n")
     assert sep, "no dashed line in the packaged snippet"
     text = "".join(line[1:] for line in body.splitlines(True))
     for old, new in (('"00000000-0000-0000-0000-000000000000"', '"%s"' % h.ORG1),
                      ('"/etc/collectd/scw_finops.key"', '"%s"' % key_file),
-                     ('# URL "https://api.scaleway.com"', 'URL "%s"' % url)):
+                     ('# URL "https://api.scaleway.com"', 'URL "%s"' % url),
+                     ('# StartupSpread 300', 'StartupSpread 0')):
         assert text.count(old) == 1, "snippet has no single %s" % old
         text = text.replace(old, new)
     return head + text
