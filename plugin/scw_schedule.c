@@ -14,8 +14,16 @@
  *    (+ slot) so the final decision does not wait up to 6 h.
  *  - final: a walk made after settle end whose fingerprint equals the
  *    previous walk's: nothing moved across the settle boundary. If the data
- *    keep changing (refunds, corrections), final anyway 2 days later: those
- *    belong to the invoice, and a full-month walk every 6 h must end.
+ *    keep changing (refunds, corrections), final anyway 2 days later (the
+ *    deadline): those belong to the invoice, and a full-month walk every 6 h
+ *    must end. Only once a walk of it has succeeded: until then what is
+ *    published (the last month-to-date snapshot, or nothing after a fresh
+ *    start) lacks the late charges.
+ *  - fresh start: the previous month is published all month, so a start
+ *    finds it PROVISIONAL however late. After the deadline its first
+ *    successful walk is final at once (nothing moves any more), so a start
+ *    on the 20th costs one full-month walk; a failing one backs off to the
+ *    closing cadence (6 h), as within the settle period.
  *  - new month: its first walk at midnight + min(interval, 10 min) + slot,
  *    so the window is never empty and 30 organizations do not ask at
  *    00:00:00; the closing walk (midnight + slot) goes first. Until then 0
@@ -164,14 +172,20 @@ static int64_t closing_cadence(const scw_sched_state_t *st,
     return interval(c);
   return max64(interval(c), or_default(c->closing_slow, SCW_SCHED_CLOSING_SLOW));
 }
-/* Never scheduled past the deadline: at the deadline it turns final. */
+/* A walked month is never scheduled past its deadline: there it turns
+ * final. One never walked is not final there, so its failed walks keep
+ * backing off at the cadence: bound by a deadline already past (a start on
+ * the 20th), due would lie in the past, the walk would come at every
+ * back-off step and win every tie with the current month. */
 static void set_closing_due(scw_sched_state_t *st, const scw_sched_config_t *c,
                             int64_t now, int64_t due) {
   /* One walk at settle end, but not right after another one. */
   int64_t settle_walk = closing_end(st) + settle(c) + st->slot;
   if (now < settle_walk)
     due = min64(due, max64(settle_walk, now + interval(c)));
-  st->closing_due = min64(due, closing_deadline(st, c));
+  if (st->closing_walks > 0 && now < closing_deadline(st, c))
+    due = min64(due, closing_deadline(st, c));
+  st->closing_due = due;
 }
 
 /* Brings the state to the month of now: the current month becomes the
@@ -182,14 +196,17 @@ static void advance(scw_sched_state_t *st, const scw_sched_config_t *c,
   int64_t m = month_of(now);
   if (m > st->month) {
     st->month = m;
-    st->closing = now < m + settle(c) ? SCW_CLOSING_PROVISIONAL : SCW_CLOSING_NONE;
+    /* Provisional even long after month end (a fresh start on the 20th):
+     * the previous month is published all month, so it is walked once. */
+    st->closing = SCW_CLOSING_PROVISIONAL;
     st->closing_due = m + st->slot;
     st->closing_walks = st->closing_same = st->closing_failures = 0;
     st->closing_fp = 0;
     st->current_due = m + new_month_delay(c) + st->slot;
     st->current_walks = st->current_failures = 0;
   }
-  if (st->closing == SCW_CLOSING_PROVISIONAL && now >= closing_deadline(st, c))
+  if (st->closing == SCW_CLOSING_PROVISIONAL && now >= closing_deadline(st, c) &&
+      st->closing_walks > 0)
     st->closing = SCW_CLOSING_FINAL;
 }
 
@@ -240,6 +257,14 @@ int scw_sched_restore(scw_sched_state_t *st, const scw_sched_config_t *cfg,
   st->kicked = 0;
   st->kicked_generation = 0;
   advance(st, cfg, now);
+  /* NONE (an earlier build's start after settle end) would hide the
+   * previous month until the next one: walk it once, as a fresh start. */
+  if (st->closing == SCW_CLOSING_NONE) {
+    st->closing = SCW_CLOSING_PROVISIONAL;
+    st->closing_due = now + st->slot;
+    st->closing_walks = st->closing_same = st->closing_failures = 0;
+    st->closing_fp = 0;
+  }
   /* A clock that went back must not park the organization for long. */
   int64_t iv = interval(cfg);
   int64_t slow = max64(iv, or_default(cfg->closing_slow, SCW_SCHED_CLOSING_SLOW));
@@ -276,8 +301,13 @@ void scw_sched_next(scw_sched_state_t *st, const scw_sched_config_t *cfg,
   }
   /* The next month's closing walk comes at its midnight + slot. */
   int64_t wake = min64(cur, scw_next_month_start(st->month) + st->slot);
-  if (open)
-    wake = min64(wake, min64(clo, closing_deadline(st, cfg)));
+  if (open) {
+    wake = min64(wake, clo);
+    /* At the deadline a walked month turns final (advance()); one never
+     * walked (a start long after month end) waits for its walk. */
+    if (st->closing_walks > 0 && closing_deadline(st, cfg) > now)
+      wake = min64(wake, closing_deadline(st, cfg));
+  }
   *act = (scw_sched_action_t){SCW_SCHED_SLEEP, wake, 0, 0};
 }
 
@@ -303,7 +333,8 @@ void scw_sched_on_success(scw_sched_state_t *st, const scw_sched_config_t *cfg,
   st->closing_walks++;
   st->closing_fp = fingerprint;
   st->closing_failures = 0;
-  if (now >= closing_end(st) + settle(cfg) && st->closing_same >= 2) {
+  if (now >= closing_deadline(st, cfg) ||
+      (now >= closing_end(st) + settle(cfg) && st->closing_same >= 2)) {
     st->closing = SCW_CLOSING_FINAL;
     return;
   }

@@ -28,8 +28,15 @@
  *    the month comes min(interval, 10 min) + slot after midnight;
  *  - closing month: every interval for 6 h, then every max(interval, 6 h);
  *    one walk at settle end (3 days); final when a walk after settle end
- *    equals the one before (fingerprints), or at the latest at settle end
- *    + 2 days. No closing walk after final. */
+ *    equals the one before (fingerprints), or at the latest at the deadline
+ *    (settle end + 2 days) once a walk of it has succeeded: a walk that
+ *    succeeds at or after the deadline is final at once. No closing walk
+ *    after final; one that keeps failing is retried at most at its cadence,
+ *    past the deadline too, until it succeeds;
+ *  - fresh start: the previous month is published all month, so it is
+ *    always PROVISIONAL at first and walked at now + slot like the current
+ *    one (the current month first on a tie); on the 20th that single walk
+ *    is final, within the settle period the rules above apply. */
 #ifndef SCW_SCHEDULE_H
 #define SCW_SCHEDULE_H
 
@@ -65,7 +72,7 @@ typedef struct {
 #define SCW_SCHED_STALE_INTERVALS 3
 
 typedef enum {
-  SCW_CLOSING_NONE = 0,        /* no previous month to finish */
+  SCW_CLOSING_NONE = 0,        /* none: only in states of earlier builds */
   SCW_CLOSING_PROVISIONAL = 1, /* still walked: numbers may change */
   SCW_CLOSING_FINAL = 2,       /* never walked again */
 } scw_closing_t;
@@ -109,14 +116,16 @@ void scw_sched_config_default(scw_sched_config_t *cfg, int64_t refresh_interval)
 /* Fresh state. org_index (0, 1, 2...) and seed (the same for every
  * organization of a daemon, e.g. time ^ pid) pick the slot: a golden-ratio
  * sequence rotated by the seed, so any number of organizations is evenly
- * spread over the window. A previous month still within its settle period
- * is CLOSING (PROVISIONAL): without saved state we cannot know it is final. */
+ * spread over the window. The previous month is CLOSING (PROVISIONAL),
+ * however long ago it ended: without saved state we have no full walk of
+ * it, and it is published all month. */
 void scw_sched_init(scw_sched_state_t *st, const scw_sched_config_t *cfg,
                     int64_t now, unsigned org_index, uint64_t seed);
 
 /* Accepts a state saved by an earlier run: catches up with the months that
  * passed, keeps back-off, Retry-After and future due times (clamped if the
- * clock went back), and moves overdue walks to now + slot. Returns 0, or -1
+ * clock went back), and moves overdue walks to now + slot. A closing month
+ * NONE (earlier builds) becomes PROVISIONAL, never walked. Returns 0, or -1
  * when the state was not plausible and was replaced by scw_sched_init. */
 int scw_sched_restore(scw_sched_state_t *st, const scw_sched_config_t *cfg,
                       int64_t now, unsigned org_index, uint64_t seed);
@@ -163,8 +172,9 @@ int scw_sched_publish_empty(const scw_sched_state_t *st,
 /* Walks attempted in [0, span) when every walk fails from time 0 on, every
  * jitter draw being u: u = 0 gives the most (shortest delays), u = 1 the
  * fewest. Each walk is 1 request, or 1 + MaxRetries when its first page
- * fails with a retryable error. With two walks active they share this
- * budget (the back-off streak is per organization). */
+ * fails with a retryable error. With two walks active (after midnight or a
+ * fresh start, until the closing month is final) they share this budget
+ * (the back-off streak is per organization). */
 int64_t scw_sched_failure_attempts(const scw_sched_config_t *cfg, int64_t span,
                                    double u);
 

@@ -12,8 +12,10 @@
 #include "scw_schedule.h"
 
 /* Reference values computed with Python's calendar.timegm. */
+#define T_2026_10_01 INT64_C(1790812800)
 #define T_2026_11_01 INT64_C(1793491200)
 #define T_2026_11_15_0830 INT64_C(1794731400)
+#define T_2026_11_20 INT64_C(1795132800)
 #define T_2026_12_01 INT64_C(1796083200)
 #define T_2027_12_01 INT64_C(1827619200)
 #define T_2028_01_01 INT64_C(1830297600)
@@ -129,6 +131,23 @@ static int64_t first_walk(scw_sched_state_t st, const scw_sched_config_t *cfg,
   return a.kind == SCW_SCHED_SLEEP ? a.at : now;
 }
 
+/* A fresh start walks the previous month once (at now + slot, after the
+ * current walk on a tie); long after its month end that walk makes it
+ * final. Tests about the current month let the worker make it first, at
+ * now: no draw of the PRNG, no back-off, so what follows is the current
+ * month alone, as it would be without the closing walk. */
+static void close_previous(scw_sched_state_t *st, const scw_sched_config_t *cfg,
+                           int64_t now) {
+  int64_t p;
+  assert_int_equal(scw_sched_closing(st, cfg, now, &p), SCW_CLOSING_PROVISIONAL);
+  scw_sched_action_t a = {SCW_SCHED_REFRESH_CLOSING, now, p,
+                          scw_sched_current_period(now)};
+  scw_sched_state_t before = *st;
+  scw_sched_on_success(st, cfg, now, &a, 0);
+  assert_int_equal(st->closing, SCW_CLOSING_FINAL);
+  assert_true(st->rng == before.rng && st->current_due == before.current_due);
+}
+
 static int cmp64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
@@ -227,12 +246,26 @@ static void test_success_jitter_and_drift(void **state) {
     sim_t *s = sim_new(OK_STABLE);
     s->walk_s = 0;
     run(s, &st, &c, T_2026_11_15_0830, end);
-    assert_true(s->walks[0].a.at == T_2026_11_15_0830);
-    for (size_t w = 1; w < s->n; w++) { /* interval +- 10 % */
-      int64_t gap = s->walks[w].a.at - s->walks[w - 1].a.at;
-      assert_true(gap >= 270 && gap <= 330);
+    /* The previous month once, right after the first current walk (a tie),
+     * then final: the current walks alone keep their cadence. */
+    assert_int_equal(s->walks[0].a.kind, SCW_SCHED_REFRESH_CURRENT);
+    assert_int_equal(s->walks[1].a.kind, SCW_SCHED_REFRESH_CLOSING);
+    assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, 0, end), 1);
+    assert_int_equal(st.closing, SCW_CLOSING_FINAL);
+    size_t n = 0;
+    int64_t last = 0;
+    for (size_t w = 0; w < s->n; w++) {
+      if (s->walks[w].a.kind != SCW_SCHED_REFRESH_CURRENT)
+        continue;
+      if (n++ == 0) {
+        assert_true(s->walks[w].a.at == T_2026_11_15_0830);
+      } else { /* interval +- 10 % */
+        int64_t gap = s->walks[w].a.at - last;
+        assert_true(gap >= 270 && gap <= 330);
+      }
+      last = s->walks[w].a.at;
     }
-    assert_true(s->n >= 261 && s->n <= 321); /* 86400 / 330 .. / 270 */
+    assert_true(n >= 261 && n <= 321); /* 86400 / 330 .. / 270 */
     phase[i] = (first_walk(st, &c, end) - T_2026_11_15_0830) % 300;
   }
   /* After a day the 30 are no longer aligned: spread over the interval. */
@@ -254,9 +287,11 @@ static void test_backoff_steps(void **state) {
   scw_sched_config_t c = config(3600);
   scw_sched_state_t st;
   scw_sched_init(&st, &c, T_2026_11_15_0830, 0, SEED);
+  close_previous(&st, &c, T_2026_11_15_0830); /* one walk failing alone */
   sim_t *s = sim_new(FAIL_ALL);
   s->walk_s = 0;
   run(s, &st, &c, T_2026_11_15_0830, T_2026_11_15_0830 + DAY);
+  assert_int_equal(count(s, SCW_SCHED_REFRESH_CURRENT, 0, INT64_MAX), s->n);
   /* step n waits in [base(n-1), base(n)], base = 30 s doubling, cap 3600 */
   const int64_t lo[] = {15, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600};
   const int64_t hi[] = {30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600};
@@ -358,14 +393,22 @@ static void test_retry_after_carried(void **state) {
 static sim_t *across_midnight(const scw_sched_config_t *c, int64_t prev, int64_t e,
                               scw_sched_state_t *st) {
   scw_sched_init(st, c, e - 10 * HOUR, 7, SEED);
+  int64_t before; /* the month before prev, walked once at the start */
+  assert_int_equal(scw_sched_closing(st, c, e - 10 * HOUR, &before),
+                   SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(scw_sched_current_period(prev - 1), before);
   sim_t *s = sim_new(OK_STABLE);
   s->walk_s = 30;
   s->read_period = 10;
   run(s, st, c, e - 10 * HOUR, e + 6 * HOUR);
   int64_t d = (c->refresh_interval < 600 ? c->refresh_interval : 600) + st->slot;
+  size_t walked_before = 0;
   for (size_t i = 0; i < s->n; i++) {
     const scw_sched_action_t *a = &s->walks[i].a;
-    if (a->at < e) { /* the old month, window up to now */
+    if (a->at < e && a->kind == SCW_SCHED_REFRESH_CLOSING) { /* full window */
+      assert_true(a->period_start == before && a->window_end == prev);
+      walked_before++;
+    } else if (a->at < e) { /* the old month, window up to now */
       assert_int_equal(a->kind, SCW_SCHED_REFRESH_CURRENT);
       assert_true(a->period_start == prev && a->window_end == a->at);
     } else if (a->kind == SCW_SCHED_REFRESH_CLOSING) { /* its full window */
@@ -375,6 +418,7 @@ static sim_t *across_midnight(const scw_sched_config_t *c, int64_t prev, int64_t
       assert_true(a->window_end - a->period_start >= d - st->slot);
     }
   }
+  assert_int_equal(walked_before, 1);
   /* First after midnight: the closing walk at midnight + slot. */
   size_t first = 0;
   while (s->walks[first].a.at < e)
@@ -456,6 +500,7 @@ static void test_walk_across_midnight(void **state) {
   scw_sched_config_t c = config(3600);
   scw_sched_state_t st;
   scw_sched_init(&st, &c, T_2026_12_01 - DAY, 0, SEED);
+  close_previous(&st, &c, T_2026_12_01 - DAY);
   st.current_due = T_2026_12_01 - 10;
   scw_sched_action_t a;
   scw_sched_next(&st, &c, T_2026_12_01 - 10, &a);
@@ -470,6 +515,7 @@ static void test_walk_across_midnight(void **state) {
   /* Asleep before midnight with the next walk due after it: the worker
    * wakes at midnight + slot for the closing walk. */
   scw_sched_init(&st, &c, T_2026_12_01 - DAY, 0, SEED);
+  close_previous(&st, &c, T_2026_12_01 - DAY);
   st.current_due = T_2026_12_01 + HOUR / 2;
   scw_sched_next(&st, &c, T_2026_12_01 - 60, &a);
   assert_int_equal(a.kind, SCW_SCHED_SLEEP);
@@ -504,11 +550,14 @@ static void test_start_just_after_midnight(void **state) {
   assert_true(a.period_start == T_2026_12_01 && a.window_end >= T_2026_12_01 + 300);
   scw_sched_on_success(&st, &c, a.at + 5, &a, 0);
   assert_int_equal(scw_sched_publish_empty(&st, &c, a.at + 5), 0);
-  /* Mid-month start: nothing is known, nothing published as 0. */
+  /* Mid-month start: nothing is known, nothing published as 0; the
+   * previous month, published all month, is walked once at the slot too. */
   scw_sched_init(&st, &c, T_2026_11_15_0830, 4, SEED);
   assert_int_equal(scw_sched_publish_empty(&st, &c, T_2026_11_15_0830), 0);
-  assert_int_equal(scw_sched_closing(&st, &c, T_2026_11_15_0830, &p), SCW_CLOSING_NONE);
-  assert_int_equal(p, 0);
+  assert_int_equal(scw_sched_closing(&st, &c, T_2026_11_15_0830, &p), SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(p, T_2026_10_01);
+  assert_int_equal(st.current_due, T_2026_11_15_0830 + st.slot);
+  assert_int_equal(st.closing_due, T_2026_11_15_0830 + st.slot);
   /* Started on the 2nd: the previous month may not be final yet. */
   scw_sched_init(&st, &c, T_2026_12_01 + DAY, 4, SEED);
   assert_int_equal(scw_sched_closing(&st, &c, T_2026_12_01 + DAY, NULL), SCW_CLOSING_PROVISIONAL);
@@ -527,11 +576,16 @@ static void test_closing_reaches_final(void **state) {
   run(s, &st, &c, e - DAY, settle_walk - 1);
   assert_int_equal(scw_sched_closing(&st, &c, settle_walk - 1, NULL), SCW_CLOSING_PROVISIONAL);
   run(s, &st, &c, settle_walk - 1, e + 25 * DAY);
-  int64_t last = 0, n = 0;
+  int64_t last = 0, n = 0, october = 0;
   for (size_t i = 0; i < s->n; i++) {
     const scw_sched_action_t *a = &s->walks[i].a;
     if (a->kind != SCW_SCHED_REFRESH_CLOSING)
       continue;
+    if (a->period_start == T_2026_10_01) { /* the start's one walk of it */
+      assert_true(a->window_end == T_2026_11_01 && a->at < e - DAY + HOUR);
+      october++;
+      continue;
+    }
     assert_true(a->period_start == T_2026_11_01 && a->window_end == e);
     if (n++ > 0) {
       int64_t gap = a->at - last;
@@ -542,6 +596,7 @@ static void test_closing_reaches_final(void **state) {
     }
     last = a->at;
   }
+  assert_int_equal(october, 1);
   /* Final on the walk at settle end (equal to the one before it). */
   assert_true(last >= settle_walk && last < settle_walk + 60);
   assert_int_equal(scw_sched_closing(&st, &c, last + 60, NULL), SCW_CLOSING_FINAL);
@@ -567,13 +622,17 @@ static void test_closing_final_at_deadline(void **state) {
   run(s, &st, &c, deadline - 1, deadline + 20 * DAY);
   assert_int_equal(st.closing, SCW_CLOSING_FINAL);
   assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, deadline, deadline + 20 * DAY), 0);
-  /* 6 fast + 11 slow + settle walk + 8 in the grace days */
-  size_t n = count(s, SCW_SCHED_REFRESH_CLOSING, 0, deadline);
+  /* October once, at the start; for November 6 fast + 11 slow + settle
+   * walk + 8 in the grace days */
+  assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, 0, T_2026_12_01), 1);
+  size_t n = count(s, SCW_SCHED_REFRESH_CLOSING, T_2026_12_01, deadline);
   assert_true(n >= 22 && n <= 30);
 }
 
 /* A closing walk that always fails (say, too many pages for a full month)
- * backs off to its own cadence; the current month is not held up. */
+ * backs off to its own cadence; the current month is not held up. Never
+ * walked, the month is not final at the deadline: it is still retried,
+ * every 6 h, and final on its first success. */
 static void test_closing_failures_independent(void **state) {
   (void)state;
   scw_sched_config_t c = config(3600);
@@ -581,19 +640,199 @@ static void test_closing_failures_independent(void **state) {
   scw_sched_init(&st, &c, T_2026_12_01 - HOUR, 1, SEED);
   sim_t *s = sim_new(CLOSING_FAILS);
   s->walk_s = 10;
-  int64_t e = T_2026_12_01;
-  run(s, &st, &c, e - HOUR, e + 10 * DAY);
+  int64_t e = T_2026_12_01, deadline = e + 5 * DAY;
+  int64_t t = run(s, &st, &c, e - HOUR, e + 10 * DAY);
   /* fast phase: 30 s doubling up to an hour, as a failing API; slow phase:
-   * every 6 h at most (19 in 4.75 days), then final at the deadline */
+   * every 6 h at most (19 in 4.75 days), and so on after the deadline */
   assert_true((int64_t)count(s, SCW_SCHED_REFRESH_CLOSING, e, e + 6 * HOUR) <=
               scw_sched_failure_attempts(&c, 6 * HOUR, 0.0));
-  assert_true(count(s, SCW_SCHED_REFRESH_CLOSING, e, e + 5 * DAY) <= 40);
-  assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, e + 5 * DAY, e + 10 * DAY), 0);
-  assert_int_equal(st.closing, SCW_CLOSING_FINAL);
-  size_t cur = count(s, SCW_SCHED_REFRESH_CURRENT, e + HOUR, e + 5 * DAY + HOUR);
-  assert_true(cur >= 5 * 24 * 10 / 11 - 1);
+  assert_true(count(s, SCW_SCHED_REFRESH_CLOSING, e, deadline) <= 40);
+  size_t late = count(s, SCW_SCHED_REFRESH_CLOSING, deadline, e + 10 * DAY);
+  assert_true(late >= 5 * 4 - 1 && late <= 5 * 4 + 1);
+  int64_t last = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    const scw_sched_action_t *a = &s->walks[i].a;
+    if (a->kind != SCW_SCHED_REFRESH_CLOSING || a->at < e)
+      continue;
+    assert_true(a->period_start == T_2026_11_01 && !s->walks[i].ok);
+    if (last >= e + 3 * DAY + st.slot) /* after the settle walk: cadence */
+      assert_true(a->at - last >= 6 * HOUR);
+    last = a->at;
+  }
+  assert_int_equal(st.closing, SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(st.closing_walks, 0);
+  size_t cur = count(s, SCW_SCHED_REFRESH_CURRENT, e + HOUR, e + 10 * DAY);
+  assert_true(cur >= 10 * (24 * 10 / 11) - 1);
   for (size_t i = 1; i < s->n; i++)
     assert_true(s->walks[i].a.at - s->walks[i - 1].a.at >= s->walk_s);
+  /* The API recovers: one walk, final at once (past the deadline), no
+   * other walk of November. */
+  s->api = OK_STABLE;
+  size_t from = s->n;
+  run(s, &st, &c, t, e + 20 * DAY);
+  assert_int_equal(st.closing, SCW_CLOSING_FINAL);
+  assert_int_equal(st.closing_walks, 1);
+  assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, t, e + 20 * DAY), 1);
+  assert_true(s->walks[from].a.at <= last + 6 * HOUR + s->walk_s);
+}
+
+/* ---- fresh start and the previous month ---- */
+
+/* Started on the 20th: the previous month, published all month, is walked
+ * once over its full window, right after the first current walk (a tie),
+ * and is final at once (past its deadline); the current month goes on
+ * exactly as if that walk had been made before the start. */
+static void test_start_on_the_20th(void **state) {
+  (void)state;
+  scw_sched_config_t c = config(3600);
+  int64_t t0 = T_2026_11_20 + 8 * HOUR, end = T_2026_12_01;
+  static int64_t ref[1000];
+  size_t nref = 0;
+  scw_sched_state_t st;
+  scw_sched_init(&st, &c, t0, 6, SEED);
+  close_previous(&st, &c, t0);
+  sim_t *s = sim_new(OK_STABLE);
+  s->walk_s = 60;
+  run(s, &st, &c, t0, end);
+  assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, 0, INT64_MAX), 0);
+  for (size_t i = 0; i < s->n; i++) {
+    assert_true(nref < sizeof(ref) / sizeof(ref[0]));
+    ref[nref++] = s->walks[i].a.at;
+  }
+  /* The same organization, as it starts. */
+  scw_sched_init(&st, &c, t0, 6, SEED);
+  int64_t p;
+  assert_int_equal(scw_sched_closing(&st, &c, t0, &p), SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(p, T_2026_10_01);
+  assert_int_equal(st.current_due, t0 + st.slot);
+  assert_int_equal(st.closing_due, t0 + st.slot);
+  s = sim_new(OK_STABLE);
+  s->walk_s = 60;
+  run(s, &st, &c, t0, end);
+  assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, 0, INT64_MAX), 1);
+  const scw_sched_action_t *a = &s->walks[1].a;
+  assert_int_equal(s->walks[0].a.kind, SCW_SCHED_REFRESH_CURRENT);
+  assert_int_equal(s->walks[0].a.at, t0 + st.slot);
+  assert_int_equal(a->kind, SCW_SCHED_REFRESH_CLOSING);
+  assert_int_equal(a->at, t0 + st.slot + s->walk_s);
+  assert_true(a->period_start == T_2026_10_01 && a->window_end == T_2026_11_01);
+  assert_int_equal(st.closing, SCW_CLOSING_FINAL);
+  assert_int_equal(st.closing_walks, 1);
+  assert_int_equal(scw_sched_closing(&st, &c, end - 1, NULL), SCW_CLOSING_FINAL);
+  /* The current month: the same walks at the same times. */
+  size_t k = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    if (s->walks[i].a.kind != SCW_SCHED_REFRESH_CURRENT)
+      continue;
+    assert_true(k < nref && s->walks[i].a.at == ref[k]);
+    assert_int_equal(s->walks[i].a.period_start, T_2026_11_01);
+    k++;
+  }
+  assert_int_equal(k, nref);
+  assert_true(nref >= 10 * 24 * 10 / 11);
+}
+
+/* Started on the 20th with the closing walk failing (too many pages): it
+ * backs off 30 s doubling up to its cadence (6 h), never faster, sharing no
+ * wait with the healthy current month; the first success is final. */
+static void test_start_on_the_20th_closing_fails(void **state) {
+  (void)state;
+  scw_sched_config_t c = config(3600);
+  scw_sched_config_t c6 = config(6 * HOUR); /* the closing back-off alone */
+  int64_t t0 = T_2026_11_20 + 8 * HOUR;
+  scw_sched_state_t st;
+  scw_sched_init(&st, &c, t0, 6, SEED);
+  sim_t *s = sim_new(CLOSING_FAILS);
+  s->walk_s = 10;
+  int64_t t = run(s, &st, &c, t0, t0 + 5 * DAY);
+  size_t n = 0;
+  int64_t first = 0, last = 0, gap = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    const scw_sched_action_t *a = &s->walks[i].a;
+    if (a->kind != SCW_SCHED_REFRESH_CLOSING)
+      continue;
+    assert_true(a->period_start == T_2026_10_01 && a->window_end == T_2026_11_01);
+    if (n++ == 0) {
+      first = a->at;
+    } else { /* equal jitter: each step at least the one before, <= 6 h */
+      int64_t g = a->at - last;
+      assert_true(g >= 15 && g >= gap - s->walk_s && g <= 6 * HOUR + s->walk_s);
+      gap = g;
+    }
+    last = a->at;
+  }
+  assert_true(gap >= 6 * HOUR); /* at the cap by now */
+  /* A day: as a lone walk failing at interval 6 h; then 4 a day. */
+  size_t day1 = count(s, SCW_SCHED_REFRESH_CLOSING, first, first + DAY);
+  assert_true((int64_t)day1 >= scw_sched_failure_attempts(&c6, DAY, 1.0) - 1 &&
+              (int64_t)day1 <= scw_sched_failure_attempts(&c6, DAY, 0.0));
+  for (int64_t d = 1; d < 4; d++) {
+    size_t nd = count(s, SCW_SCHED_REFRESH_CLOSING, first + d * DAY, first + (d + 1) * DAY);
+    assert_true(nd >= 3 && nd <= 5);
+  }
+  assert_int_equal(st.closing, SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(st.closing_walks, 0);
+  assert_int_equal(st.closing_failures, (int64_t)n);
+  /* The current month is not held up. */
+  assert_true(count(s, SCW_SCHED_REFRESH_CURRENT, t0, t0 + 5 * DAY) >= 5 * (24 * 10 / 11) - 1);
+  /* The API recovers: one walk at the cadence, final, none after. */
+  s->api = OK_STABLE;
+  size_t from = s->n;
+  run(s, &st, &c, t, T_2026_12_01);
+  assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, t, T_2026_12_01), 1);
+  for (size_t i = from; i < s->n; i++)
+    if (s->walks[i].a.kind == SCW_SCHED_REFRESH_CLOSING)
+      assert_true(s->walks[i].ok && s->walks[i].a.at <= last + 6 * HOUR + s->walk_s);
+  assert_int_equal(st.closing, SCW_CLOSING_FINAL);
+}
+
+/* Started on the 2nd, within the settle period: as before, provisional,
+ * walked at its cadence, once at settle end, final there by fingerprint
+ * or, when the data keep changing, at the deadline. */
+static void test_start_within_settle(void **state) {
+  (void)state;
+  scw_sched_config_t c = config(3600);
+  int64_t e = T_2026_12_01, t0 = e + DAY + 8 * HOUR, deadline = e + 5 * DAY;
+  for (int changing = 0; changing < 2; changing++) {
+    scw_sched_state_t st;
+    scw_sched_init(&st, &c, t0, 2, SEED);
+    int64_t p, settle_walk = e + 3 * DAY + st.slot;
+    assert_int_equal(scw_sched_closing(&st, &c, t0, &p), SCW_CLOSING_PROVISIONAL);
+    assert_int_equal(p, T_2026_11_01);
+    sim_t *s = sim_new(changing ? OK_CHANGING : OK_STABLE);
+    s->walk_s = 60;
+    int64_t t = run(s, &st, &c, t0, settle_walk - 1);
+    assert_int_equal(scw_sched_closing(&st, &c, t, NULL), SCW_CLOSING_PROVISIONAL);
+    assert_true(st.closing_walks >= 7 && st.closing_walks <= 9);
+    if (changing) {
+      t = run(s, &st, &c, t, deadline - 1); /* wakes at the deadline */
+      assert_int_equal(scw_sched_closing(&st, &c, deadline - 1, NULL), SCW_CLOSING_PROVISIONAL);
+      assert_int_equal(scw_sched_closing(&st, &c, deadline, NULL), SCW_CLOSING_FINAL);
+    }
+    run(s, &st, &c, t, e + 20 * DAY);
+    int64_t last = 0, n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+      const scw_sched_action_t *a = &s->walks[i].a;
+      if (a->kind != SCW_SCHED_REFRESH_CLOSING)
+        continue;
+      assert_true(a->period_start == T_2026_11_01 && a->window_end == e);
+      if (n++ == 0) /* at the slot, right after the first current walk */
+        assert_int_equal(a->at, t0 + st.slot + s->walk_s);
+      else if (a->at < settle_walk || a->at > settle_walk + s->walk_s)
+        assert_true(a->at - last >= 19440 && a->at - last <= 23760 + 60);
+      last = a->at;
+    }
+    assert_int_equal(st.closing, SCW_CLOSING_FINAL);
+    if (!changing) { /* the settle walk equals the one before */
+      assert_true(last >= settle_walk && last < settle_walk + s->walk_s);
+      assert_true(st.closing_same >= 2);
+      assert_true(n >= 8 && n <= 10);
+    } else { /* 8 more in the grace days, none from the deadline on */
+      assert_true(last < deadline);
+      assert_true(n >= 14 && n <= 19);
+    }
+    assert_int_equal(count(s, SCW_SCHED_REFRESH_CLOSING, last + 1, e + 20 * DAY), 0);
+  }
 }
 
 /* One walk at a time: the earlier due first, the current month on a tie. */
@@ -629,6 +868,7 @@ static void test_kick_once_per_generation(void **state) {
   scw_sched_state_t st;
   int64_t t = T_2026_11_15_0830;
   scw_sched_init(&st, &c, t, 0, SEED);
+  close_previous(&st, &c, t);
   scw_sched_action_t a;
   scw_sched_next(&st, &c, st.current_due, &a);
   t = st.current_due + 5;
@@ -701,14 +941,41 @@ static void test_restore_across_months(void **state) {
   assert_int_equal(scw_sched_publish_empty(&st, &c, T_2026_12_01 + 2 * HOUR), 1);
   assert_true(st.current_due == T_2026_12_01 + 2 * HOUR + st.slot);
   assert_true(st.closing_due == T_2026_12_01 + 2 * HOUR + st.slot);
-  /* Restarted after settle: too late for November. */
+  /* Restarted after settle: November, published all month, is walked
+   * (the last walks of it were of a month to date). */
   st = saved;
-  assert_int_equal(scw_sched_restore(&st, &c, T_2026_12_01 + 4 * DAY, 3, SEED), 0);
-  assert_int_equal(st.closing, SCW_CLOSING_NONE);
-  /* Saved while November was provisional, restarted after its deadline. */
+  int64_t t = T_2026_12_01 + 4 * DAY;
+  assert_int_equal(scw_sched_restore(&st, &c, t, 3, SEED), 0);
+  assert_int_equal(st.closing, SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(st.closing_walks, 0);
+  assert_true(st.closing_due == t + st.slot);
+  /* Saved while November was provisional and walked, restarted after its
+   * deadline: final. */
   scw_sched_init(&st, &c, T_2026_12_01 + DAY, 3, SEED);
+  run(sim_new(OK_STABLE), &st, &c, T_2026_12_01 + DAY, T_2026_12_01 + DAY + HOUR);
+  assert_int_equal(st.closing, SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(st.closing_walks, 1);
   assert_int_equal(scw_sched_restore(&st, &c, T_2026_12_01 + 6 * DAY, 3, SEED), 0);
   assert_int_equal(st.closing, SCW_CLOSING_FINAL);
+  /* Saved before a walk of it succeeded: walked once, then final. */
+  scw_sched_init(&st, &c, T_2026_12_01 + DAY, 3, SEED);
+  t = T_2026_12_01 + 6 * DAY;
+  assert_int_equal(scw_sched_restore(&st, &c, t, 3, SEED), 0);
+  assert_int_equal(st.closing, SCW_CLOSING_PROVISIONAL);
+  assert_true(st.closing_due == t + st.slot);
+  sim_t *s2 = sim_new(OK_STABLE);
+  run(s2, &st, &c, t, t + 3 * DAY);
+  assert_int_equal(count(s2, SCW_SCHED_REFRESH_CLOSING, t, t + 3 * DAY), 1);
+  assert_int_equal(st.closing, SCW_CLOSING_FINAL);
+  /* NONE, from an earlier build's start after settle end: walked too. */
+  scw_sched_init(&st, &c, T_2026_11_15_0830, 3, SEED);
+  close_previous(&st, &c, T_2026_11_15_0830);
+  st.closing = SCW_CLOSING_NONE;
+  t = T_2026_11_15_0830 + HOUR;
+  assert_int_equal(scw_sched_restore(&st, &c, t, 3, SEED), 0);
+  assert_int_equal(scw_sched_closing(&st, &c, t, NULL), SCW_CLOSING_PROVISIONAL);
+  assert_int_equal(st.closing_walks, 0);
+  assert_true(st.closing_due == t + st.slot);
   /* Months later: the previous month of now is the closing one. */
   st = saved;
   assert_int_equal(scw_sched_restore(&st, &c, T_2028_02_01 + HOUR, 3, SEED), 0);
@@ -798,6 +1065,9 @@ int main(void) {
       cmocka_unit_test(test_closing_reaches_final),
       cmocka_unit_test(test_closing_final_at_deadline),
       cmocka_unit_test(test_closing_failures_independent),
+      cmocka_unit_test(test_start_on_the_20th),
+      cmocka_unit_test(test_start_on_the_20th_closing_fails),
+      cmocka_unit_test(test_start_within_settle),
       cmocka_unit_test(test_one_walk_at_a_time),
       cmocka_unit_test(test_kick_once_per_generation),
       cmocka_unit_test(test_restore_no_burst),
