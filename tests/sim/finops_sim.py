@@ -712,6 +712,9 @@ class SimState:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 60
+    # Headers and body go out in two writes; with Nagle the body of every
+    # kept-alive page then waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return "Scaleway API-Gateway"
