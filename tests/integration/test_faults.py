@@ -62,7 +62,7 @@ def test_500_mid_pagination(work):
 
 def test_malformed_page(work):
     one_shot_fault(work, [{"kind": "malformed", "page": 3}],
-                   ["page 3", "malformed response"])
+                   ["page 3", "response is not JSON", "truncated JSON"])
 
 
 def test_wrong_json_type(work):
