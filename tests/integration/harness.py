@@ -13,11 +13,17 @@ Dates: the month-to-date window moves with the clock and starts again at
 midnight UTC on the 1st, so tests never assume a day of the month. What a
 read published is compared with the exact sums of a window the plugin really
 walked, of the month the read was made in (split_reads, Expected,
-check_reads, wait_published)."""
+check_reads, wait_published). SCW_FAKETIME="YYYY-MM-DD hh:mm:ss" (UTC) runs
+the tests under libfaketime, with one clock for them and the simulators and
+collectd daemons they start, advancing from that instant (run_faked);
+`python3 harness.py faketime INSTANT CMD...` does the same for a unit test.
+SCW_TEST="name ..." runs only those tests, SCW_TEST_EXCEPT="name ..." all
+but those."""
 
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -39,6 +45,14 @@ TYPES_DB = "/usr/share/collectd/types.db"
 SIM = os.path.join(TOP_SRCDIR, "tests", "sim", "finops_sim.py")
 sys.path.insert(0, os.path.dirname(SIM))
 import finops_sim  # noqa: E402  (the simulator doubles as the oracle)
+
+FAKETIME_AT = os.environ.get("SCW_FAKETIME") or None
+UNDER_FAKETIME = "faketime" in os.environ.get("LD_PRELOAD", "") and "FAKETIME" in os.environ
+if UNDER_FAKETIME:
+    # Everything here (subprocess's timed waits included) sleeps through
+    # time.sleep, which fails with EINVAL under libfaketime with
+    # FAKETIME_DONT_FAKE_MONOTONIC; see finops_sim.pause.
+    time.sleep = finops_sim.pause
 
 ORG1 = "11111111-1111-4111-8111-111111111111"
 ORG2 = "22222222-2222-4222-8222-222222222222"
@@ -703,10 +717,20 @@ class Collectd:
 
 def run(tests):
     """Runs test functions in order, printing TAP. Exit 0 iff none failed."""
+    only = os.environ.get("SCW_TEST", "").replace(",", " ").split()
+    unwanted = os.environ.get("SCW_TEST_EXCEPT", "").replace(",", " ").split()
+    unknown = set(only) - {fn.__name__ for fn in tests}  # SCW_TEST_EXCEPT may name others
+    assert not unknown, "no such test: %s" % " ".join(sorted(unknown))
+    tests = [fn for fn in tests if (not only or fn.__name__ in only)
+             and fn.__name__ not in unwanted]
+    if FAKETIME_AT and not UNDER_FAKETIME:
+        sys.exit(run_faked(tests, FAKETIME_AT))
     print("1..%d" % len(tests), flush=True)
     failed = 0
     for i, fn in enumerate(tests, 1):
         name = fn.__name__
+        if UNDER_FAKETIME:  # say when, in the faked clock, the test started
+            name += " [%s UTC]" % time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         work = Workdir()
         try:
             fn(work)
@@ -722,6 +746,84 @@ def run(tests):
                 print("# " + line)
             print("# work dir kept: %s" % work.path, flush=True)
     sys.exit(1 if failed else 0)
+
+
+def faketime_lib():
+    """libfaketimeMT.so.1 (the thread-safe variant: collectd is threaded):
+    SCW_FAKETIME_LIB, else where Debian's libfaketime package put it."""
+    lib = os.environ.get("SCW_FAKETIME_LIB")
+    if not lib:
+        try:
+            files = subprocess.run(["dpkg-query", "-L", "libfaketime"], capture_output=True,
+                                   text=True, timeout=30).stdout.split()
+        except FileNotFoundError:
+            files = []
+        lib = next((f for f in files if f.endswith("/libfaketimeMT.so.1")), None)
+    if not lib or not os.path.exists(lib):
+        raise Skip("libfaketime is not installed (Debian package libfaketime)")
+    return lib
+
+
+def faketime_env(at, lib):
+    """The environment of one faked test: its clock starts at `at` (UTC)
+    when the test starts and advances in real time. DONT_RESET: the
+    simulator, generator and collectd it starts share that clock instead of
+    each starting at `at`. DONT_FAKE_MONOTONIC: monotonic clocks stay real,
+    so the plugin's deadlines and Python's lock timeouts keep working.
+    FORCE_MONOTONIC_FIX=0: on glibc >= 2.30 libfaketime 0.9.10 otherwise
+    shifts the deadline of a CLOCK_MONOTONIC condition variable by the fake
+    offset although monotonic time is not faked, and every timed wait of the
+    plugin's worker returns at once (it then refreshes in a loop).
+    collectd's own waits are on CLOCK_REALTIME deadlines, which libfaketime
+    translates."""
+    env = dict(os.environ, FAKETIME="@" + at, FAKETIME_DONT_RESET="1",
+               FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_FORCE_MONOTONIC_FIX="0",
+               TZ="UTC")
+    env["LD_PRELOAD"] = ":".join(p for p in (lib, os.environ.get("LD_PRELOAD")) if p)
+    return env
+
+
+def run_faked(tests, at, timeout=1800):
+    """Runs the tests in one process under libfaketime, its clock starting at
+    `at` (UTC): the first test starts at that instant, the next ones when the
+    previous ended (so at 23:59:50 one of them passes midnight and the next
+    ones start a new month). Relays its TAP; returns the exit status."""
+    try:
+        lib = faketime_lib()
+    except Skip as e:
+        print("1..%d" % len(tests), flush=True)
+        for i, fn in enumerate(tests, 1):
+            print("ok %d - %s [%s UTC] # SKIP %s" % (i, fn.__name__, at, e), flush=True)
+        return 0
+    print("# faketime: clock started at %s UTC (%s)" % (at, lib), flush=True)
+    proc = subprocess.Popen([sys.executable, sys.argv[0]], env=faketime_env(at, lib),
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGTERM))
+    timer.start()  # a hung test: SIGTERM to its own session only
+    results = 0
+    try:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            results += bool(re.match(r"(ok|not ok) \d+ ", line))
+        rc = proc.wait()
+    finally:
+        timer.cancel()
+        forget_faketime_shm(proc.pid)
+    for i in range(results + 1, len(tests) + 1):  # the process died early
+        print("not ok %d - %s [%s UTC] (exit status %s)" % (i, tests[i - 1].__name__, at, rc))
+    return 1 if rc != 0 or results < len(tests) else 0
+
+
+def forget_faketime_shm(pid):
+    """libfaketime's shared clock lives in /dev/shm under the first faked
+    process's PID (the test's); Python does not remove it at exit."""
+    for path in ("/dev/shm/faketime_shm_%d" % pid, "/dev/shm/sem.faketime_sem_%d" % pid):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 # ---- system tests: ports, artifacts, Grafana dashboards ---------------------
@@ -833,3 +935,26 @@ def daily_spend(points):
             out[day] = value - last[day - 86400]
     return out
 
+
+def main(argv):
+    """python3 harness.py faketime "YYYY-MM-DD hh:mm:ss" CMD...: runs CMD (a
+    cmocka test printing TAP) with the tests' libfaketime set-up, adding the
+    instant to the names of its results. Returns CMD's exit status."""
+    if len(argv) < 3 or argv[0] != "faketime":
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    at = argv[1]
+    proc = subprocess.Popen(argv[2:], env=faketime_env(at, faketime_lib()),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        line = line.rstrip("\n")
+        result = re.match(r"((?:not )?ok \d+ - .*?)( # .*)?$", line)
+        print("%s [%s UTC]%s" % (result.group(1), at, result.group(2) or "")
+              if result else line, flush=True)
+    rc = proc.wait()
+    forget_faketime_shm(proc.pid)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
