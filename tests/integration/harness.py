@@ -7,11 +7,23 @@ Every process started here is stopped by its PID; every wait is a bounded
 poll. Tests print TAP (one `ok`/`not ok` line each) for automake's
 tap-driver. Expected values come from the simulator's dataset through
 finops_sim.expected_sums, and expected series names from an independent
-implementation of the README's naming rule (expected_names below)."""
+implementation of the README's naming rule (expected_names below).
+
+Dates: the month-to-date window moves with the clock and starts again at
+midnight UTC on the 1st, so tests never assume a day of the month. What a
+read published is compared with the exact sums of a window the plugin really
+walked, of the month the read was made in (split_reads, Expected,
+check_reads, wait_published). SCW_FAKETIME="YYYY-MM-DD hh:mm:ss" (UTC) runs
+the tests under libfaketime, with one clock for them and the simulators and
+collectd daemons they start, advancing from that instant (run_faked);
+`python3 harness.py faketime INSTANT CMD...` does the same for a unit test.
+SCW_TEST="name ..." runs only those tests, SCW_TEST_EXCEPT="name ..." all
+but those."""
 
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,6 +45,14 @@ TYPES_DB = "/usr/share/collectd/types.db"
 SIM = os.path.join(TOP_SRCDIR, "tests", "sim", "finops_sim.py")
 sys.path.insert(0, os.path.dirname(SIM))
 import finops_sim  # noqa: E402  (the simulator doubles as the oracle)
+
+FAKETIME_AT = os.environ.get("SCW_FAKETIME") or None
+UNDER_FAKETIME = "faketime" in os.environ.get("LD_PRELOAD", "") and "FAKETIME" in os.environ
+if UNDER_FAKETIME:
+    # Everything here (subprocess's timed waits included) sleeps through
+    # time.sleep, which fails with EINVAL under libfaketime with
+    # FAKETIME_DONT_FAKE_MONOTONIC; see finops_sim.pause.
+    time.sleep = finops_sim.pause
 
 ORG1 = "11111111-1111-4111-8111-111111111111"
 ORG2 = "22222222-2222-4222-8222-222222222222"
@@ -242,8 +262,9 @@ def expected_names(groups, group_by, label_mode="name"):
 def expected_series(dataset, org, request, group_by, label_mode="name", currency="EUR",
                     project_ids=None):
     """{(plugin_instance, type_instance): nanos} plus the total, for the
-    window the plugin actually asked for."""
-    start, end = window_of(request)
+    window the plugin actually asked for (a request, or a (start, end)
+    window)."""
+    start, end = request if isinstance(request, tuple) else window_of(request)
     exp = finops_sim.expected_sums(dataset, org, start, end, group_by,
                                    project_ids=project_ids)
     groups = [g for g in exp["groups"] if g["currency"] == currency]
@@ -253,6 +274,152 @@ def expected_series(dataset, org, request, group_by, label_mode="name", currency
             series[name] = g["nanos"]
     series[("", "total")] = exp["currency_totals"].get(currency, 0)
     return series
+
+
+# ---- what was published, read by read ---------------------------------------
+
+def windows(sim, org, complete=False):
+    """The distinct windows the plugin asked for about org, oldest first;
+    complete: only those of walks that got their last page (a 200 without a
+    next token). sim: a Simulator or its charge requests."""
+    out = []
+    for r in sim.charge_requests() if isinstance(sim, Simulator) else sim:
+        if r["query"].get("organization_id", [None])[0] != org:
+            continue
+        if complete and not (r["status"] == 200 and r["token_out"] is None):
+            continue
+        if window_of(r) not in out:
+            out.append(window_of(r))
+    return out
+
+
+def walk_pages(sim, window):
+    """The page-1.. requests of one walk, in order."""
+    return [r for r in sim.charge_requests() if window_of(r) == window]
+
+
+def period_of(ts):
+    return time.strftime("%Y-%m", time.gmtime(ts))
+
+
+def months_of_read(ts):
+    """The billing periods a read at ts may publish: its own month's, or in
+    the second after midnight the closing month's (the plugin compares the
+    month of time() at the start of the read; dispatch comes just after)."""
+    return {period_of(ts), period_of(ts - 1)}
+
+
+def split_reads(points, gap=0.5):
+    """[(time, {key: value})]: points ({key: [(time, value)]}, each list in
+    the order written) grouped by the read that dispatched them. A read
+    dispatches each series once, within milliseconds, and reads are
+    Interval (1 s) apart, except that a read which took longer than the
+    interval (the first one waits for the first refresh) is followed at once
+    by the next, in the same millisecond: within such a burst a key's n-th
+    value belongs to the n-th read."""
+    flat = sorted(((t, key, v) for key, pts in points.items() for t, v in pts),
+                  key=lambda p: p[0])
+    bursts = []
+    for t, key, v in flat:
+        if not bursts or t - bursts[-1][-1][0] > gap:
+            bursts.append([])
+        bursts[-1].append((t, key, v))
+    reads = []
+    for burst in bursts:
+        seen, split = {}, []
+        for t, key, v in burst:
+            n = seen[key] = seen.get(key, -1) + 1
+            if n == len(split):
+                split.append((t, {}))
+            split[n][1][key] = v
+        reads += split
+    return reads
+
+
+class Expected:
+    """The exact series of one organization for any window, memoised: the
+    oracle for what one read may publish."""
+
+    def __init__(self, dataset, org, group_by, label_mode="name", currency="EUR",
+                 project_ids=None):
+        self.dataset = dataset if isinstance(dataset, finops_sim.Dataset) \
+            else finops_sim.Dataset(dataset)
+        self.args = (org, group_by, label_mode, currency, project_ids)
+        self.cache = {}
+
+    def __call__(self, window):
+        if window not in self.cache:
+            org, group_by, label_mode, currency, project_ids = self.args
+            self.cache[window] = expected_series(self.dataset, org, window, group_by,
+                                                 label_mode, currency, project_ids)
+        return self.cache[window]
+
+    def mismatches(self, values, window, tolerance, subset=False):
+        """What differs between a read's values and the window's series."""
+        want = self(window)
+        tol = tolerance(want) if callable(tolerance) else tolerance
+        out = ["missing %s" % (k,) for k in want if k not in values and not subset]
+        out += ["unexpected %s" % (k,) for k in values if k not in want]
+        out += ["%s = %r, want %r" % (k, v, want[k] / NANOS) for k, v in values.items()
+                if k in want and abs(v - want[k] / NANOS) > tol]
+        return out
+
+    def match(self, values, windows_, tolerance, subset=False):
+        """The newest window whose series the values equal exactly (same
+        keys, each value within tolerance), or None. subset: the values may
+        lack series (a read cut short by collectd's shutdown)."""
+        for window in reversed(windows_):
+            if not self.mismatches(values, window, tolerance, subset):
+                return window
+        return None
+
+    def explain(self, values, windows_, tolerance):
+        if not windows_:
+            return "no window of that month was walked"
+        best = min(windows_, key=lambda w: len(self.mismatches(values, w, tolerance)))
+        return "closest window %s: %s" % (best, self.mismatches(values, best, tolerance)[:5])
+
+
+def check_reads(reads, expect, windows_, tolerance, what, partial_last=False):
+    """Every read published exactly the series of one window the plugin
+    walked, of the month the read was made in: no partial or mixed sums, no
+    closing month's numbers after midnight. Returns the matched windows.
+    partial_last: the last read may lack series (collectd drops values still
+    queued when it stops)."""
+    matched = []
+    for i, (t, values) in enumerate(reads):
+        candidates = [w for w in windows_ if w[0][:7] in months_of_read(t)]
+        subset = partial_last and i == len(reads) - 1
+        window = expect.match(values, candidates, tolerance, subset)
+        assert window is not None, "%s: the read at %s matches no window walked in its " \
+            "month; %s" % (what, finops_sim.format_ts(int(t * 1e9)),
+                           expect.explain(values, candidates, tolerance))
+        matched.append(window)
+    return matched
+
+
+def wait_published(reads_fn, expect, windows_fn, tolerance, what, timeout=30):
+    """Polls until one of the two newest reads (reads_fn()) equals the
+    series of a complete walk (windows_fn()) of its month. Returns (time,
+    values, window). The newest read may still be arriving (write_http and
+    write_graphite send in chunks); the one before it is whole."""
+    last = {}
+
+    def newest_matches():
+        windows_ = windows_fn()
+        for t, values in reversed(reads_fn()[-2:]):
+            candidates = [w for w in windows_ if w[0][:7] in months_of_read(t)]
+            last.update(values=values, candidates=candidates)
+            window = expect.match(values, candidates, tolerance)
+            if window:
+                return t, values, window
+        return None
+    try:
+        return wait_for(newest_matches, timeout, "%s: the exact sums of a walk" % what)
+    except AssertionError as err:
+        detail = expect.explain(last["values"], last["candidates"], tolerance) \
+            if last else "nothing published"
+        raise AssertionError("%s; %s" % (err, detail)) from None
 
 
 # ---- receivers --------------------------------------------------------------
@@ -301,6 +468,24 @@ class GraphiteListener:
                 values[parts[0]] = float(parts[1])
         return values
 
+    def cost_points(self, node):
+        """{(plugin_instance, type_instance): [(time, value)]} of the cost
+        series under collectd.<node>. (times are whole seconds)."""
+        prefix = "collectd.%s." % node
+        with self.lock:
+            lines = list(self.lines)
+        out = {}
+        for line in lines:
+            parts = line.split(" ")
+            if len(parts) != 3 or not parts[0].startswith(prefix):
+                continue
+            plugin, _, type_ = parts[0][len(prefix):].partition(".")
+            if not (plugin.startswith("scw_finops") and type_.startswith("currency")):
+                continue
+            key = (plugin[len("scw_finops-"):], type_[len("currency-"):])
+            out.setdefault(key, []).append((float(parts[2]), float(parts[1])))
+        return out
+
     def close(self):
         self.sock.close()
 
@@ -336,14 +521,38 @@ class JsonListener:
         return {(v["plugin_instance"], v["type_instance"]): v for v in lists
                 if v["type"] == "currency" and v["host"] == host}
 
+    def cost_lists(self, host):
+        """{(plugin_instance, type_instance): [value list]} of every currency
+        value list received, in order."""
+        with self.lock:
+            lists = list(self.lists)
+        out = {}
+        for v in lists:
+            if v["type"] == "currency" and v["host"] == host:
+                out.setdefault((v["plugin_instance"], v["type_instance"]), []).append(v)
+        return out
+
+    def cost_points(self, host):
+        """{(plugin_instance, type_instance): [(time, value)]}."""
+        return {key: [(v["time"], v["values"][0]) for v in lists]
+                for key, lists in self.cost_lists(host).items()}
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
 
 
-def read_csv_cost_rows(datadir, host):
-    """{(plugin_instance, type_instance): [every value written]} of the cost
-    series, from the csv plugin's files."""
+def _csv_rows(path):
+    """[(time, value)] of one csv file (header skipped)."""
+    with open(path) as fh:
+        rows = [r.split(",") for r in fh.read().splitlines()[1:] if r]
+    return [(float(r[0]), float(r[1])) for r in rows]
+
+
+def read_csv_cost_points(datadir, host):
+    """{(plugin_instance, type_instance): [(time, value)]} of every cost value
+    the csv plugin wrote, oldest first. csv starts a file per series and day,
+    so a run that passes midnight has two."""
     out = {}
     hostdir = os.path.join(datadir, host)
     if not os.path.isdir(hostdir):
@@ -352,16 +561,21 @@ def read_csv_cost_rows(datadir, host):
         if not pdir.startswith("scw_finops"):
             continue
         pinst = pdir[len("scw_finops-"):] if pdir.startswith("scw_finops-") else ""
-        for fname in os.listdir(os.path.join(hostdir, pdir)):
+        for fname in sorted(os.listdir(os.path.join(hostdir, pdir))):
             if not fname.startswith("currency"):
                 continue
             stem = fname[:-len("-YYYY-MM-DD")]
             tinst = stem[len("currency-"):] if stem.startswith("currency-") else ""
-            with open(os.path.join(hostdir, pdir, fname)) as fh:
-                rows = [r for r in fh.read().splitlines()[1:] if r]
-            if rows:
-                out[(pinst, tinst)] = [float(r.split(",")[1]) for r in rows]
-    return out
+            out.setdefault((pinst, tinst), []).extend(
+                _csv_rows(os.path.join(hostdir, pdir, fname)))
+    return {key: sorted(rows, key=lambda r: r[0]) for key, rows in out.items() if rows}
+
+
+def read_csv_cost_rows(datadir, host):
+    """{(plugin_instance, type_instance): [every value written]} of the cost
+    series, from the csv plugin's files."""
+    return {key: [v for _, v in rows]
+            for key, rows in read_csv_cost_points(datadir, host).items()}
 
 
 def read_csv_costs(datadir, host):
@@ -376,12 +590,11 @@ def read_csv_value(datadir, host, pinst, type_, tinst):
     d = os.path.join(datadir, host, pdir)
     if not os.path.isdir(d):
         return None
+    rows = []
     for fname in os.listdir(d):
         if fname.startswith(prefix) and len(fname) == len(prefix) + 10:
-            with open(os.path.join(d, fname)) as fh:
-                rows = [r for r in fh.read().splitlines()[1:] if r]
-            return float(rows[-1].split(",")[1]) if rows else None
-    return None
+            rows += _csv_rows(os.path.join(d, fname))
+    return max(rows)[1] if rows else None
 
 
 # ---- collectd ---------------------------------------------------------------
@@ -401,6 +614,18 @@ def org_block(name, org_id, url, secret=SECRET, **options):
             lines.append("    %s %s" % (key, rendered))
     lines.append("  </Organization>")
     return "\n".join(lines)
+
+
+def past_month_start():
+    """Waits (at most 3 s) while the first refresh of a collectd started now
+    could ask for the empty window [1st 00:00:00Z, 1st 00:00:00Z): in the
+    month's first second, or in the 1.5 s before it (start-up time).
+    Nothing can be paginated or summed in an empty window."""
+    def clear():
+        now = time.time()
+        start, end = (b / NANOS for b in finops_sim.month_bounds(int(now * NANOS)))
+        return now >= start + 1 and now < end - 1.5
+    wait_for(clear, 3, "the first second of the month to pass")
 
 
 class Collectd:
@@ -426,6 +651,9 @@ class Collectd:
             'BaseDir "%s"' % work.path, 'PluginDir "%s"' % self.plugindir,
             'TypesDB "%s" "%s"' % (TYPES_DB, types),
             "Interval %s" % interval,
+            # csv creates a series' file with stat() then fopen("w"): two write
+            # threads writing its first values at once lose or garble a row.
+            "WriteThreads 1",
             "LoadPlugin logfile",
             "<Plugin logfile>\n  LogLevel info\n  File \"%s\"\n  Timestamp true\n</Plugin>" % self.logfile,
         ]
@@ -457,11 +685,13 @@ class Collectd:
 
     def run_once(self, timeout=60, env=None):
         """collectd -T: init, one read, shutdown. Returns (rc, output)."""
+        past_month_start()
         res = subprocess.run([COLLECTD, "-T", "-C", self.conf], capture_output=True,
                              text=True, timeout=timeout, env=self.env(env))
         return res.returncode, res.stdout + res.stderr + self.log()
 
     def start(self, env=None):
+        past_month_start()
         self.out = open(self.work.file("collectd.out"), "w")
         self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf], stdout=self.out,
                                      stderr=subprocess.STDOUT, env=self.env(env))
@@ -487,10 +717,20 @@ class Collectd:
 
 def run(tests):
     """Runs test functions in order, printing TAP. Exit 0 iff none failed."""
+    only = os.environ.get("SCW_TEST", "").replace(",", " ").split()
+    unwanted = os.environ.get("SCW_TEST_EXCEPT", "").replace(",", " ").split()
+    unknown = set(only) - {fn.__name__ for fn in tests}  # SCW_TEST_EXCEPT may name others
+    assert not unknown, "no such test: %s" % " ".join(sorted(unknown))
+    tests = [fn for fn in tests if (not only or fn.__name__ in only)
+             and fn.__name__ not in unwanted]
+    if FAKETIME_AT and not UNDER_FAKETIME:
+        sys.exit(run_faked(tests, FAKETIME_AT))
     print("1..%d" % len(tests), flush=True)
     failed = 0
     for i, fn in enumerate(tests, 1):
         name = fn.__name__
+        if UNDER_FAKETIME:  # say when, in the faked clock, the test started
+            name += " [%s UTC]" % time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         work = Workdir()
         try:
             fn(work)
@@ -506,6 +746,84 @@ def run(tests):
                 print("# " + line)
             print("# work dir kept: %s" % work.path, flush=True)
     sys.exit(1 if failed else 0)
+
+
+def faketime_lib():
+    """libfaketimeMT.so.1 (the thread-safe variant: collectd is threaded):
+    SCW_FAKETIME_LIB, else where Debian's libfaketime package put it."""
+    lib = os.environ.get("SCW_FAKETIME_LIB")
+    if not lib:
+        try:
+            files = subprocess.run(["dpkg-query", "-L", "libfaketime"], capture_output=True,
+                                   text=True, timeout=30).stdout.split()
+        except FileNotFoundError:
+            files = []
+        lib = next((f for f in files if f.endswith("/libfaketimeMT.so.1")), None)
+    if not lib or not os.path.exists(lib):
+        raise Skip("libfaketime is not installed (Debian package libfaketime)")
+    return lib
+
+
+def faketime_env(at, lib):
+    """The environment of one faked test: its clock starts at `at` (UTC)
+    when the test starts and advances in real time. DONT_RESET: the
+    simulator, generator and collectd it starts share that clock instead of
+    each starting at `at`. DONT_FAKE_MONOTONIC: monotonic clocks stay real,
+    so the plugin's deadlines and Python's lock timeouts keep working.
+    FORCE_MONOTONIC_FIX=0: on glibc >= 2.30 libfaketime 0.9.10 otherwise
+    shifts the deadline of a CLOCK_MONOTONIC condition variable by the fake
+    offset although monotonic time is not faked, and every timed wait of the
+    plugin's worker returns at once (it then refreshes in a loop).
+    collectd's own waits are on CLOCK_REALTIME deadlines, which libfaketime
+    translates."""
+    env = dict(os.environ, FAKETIME="@" + at, FAKETIME_DONT_RESET="1",
+               FAKETIME_DONT_FAKE_MONOTONIC="1", FAKETIME_FORCE_MONOTONIC_FIX="0",
+               TZ="UTC")
+    env["LD_PRELOAD"] = ":".join(p for p in (lib, os.environ.get("LD_PRELOAD")) if p)
+    return env
+
+
+def run_faked(tests, at, timeout=1800):
+    """Runs the tests in one process under libfaketime, its clock starting at
+    `at` (UTC): the first test starts at that instant, the next ones when the
+    previous ended (so at 23:59:50 one of them passes midnight and the next
+    ones start a new month). Relays its TAP; returns the exit status."""
+    try:
+        lib = faketime_lib()
+    except Skip as e:
+        print("1..%d" % len(tests), flush=True)
+        for i, fn in enumerate(tests, 1):
+            print("ok %d - %s [%s UTC] # SKIP %s" % (i, fn.__name__, at, e), flush=True)
+        return 0
+    print("# faketime: clock started at %s UTC (%s)" % (at, lib), flush=True)
+    proc = subprocess.Popen([sys.executable, sys.argv[0]], env=faketime_env(at, lib),
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGTERM))
+    timer.start()  # a hung test: SIGTERM to its own session only
+    results = 0
+    try:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            results += bool(re.match(r"(ok|not ok) \d+ ", line))
+        rc = proc.wait()
+    finally:
+        timer.cancel()
+        forget_faketime_shm(proc.pid)
+    for i in range(results + 1, len(tests) + 1):  # the process died early
+        print("not ok %d - %s [%s UTC] (exit status %s)" % (i, tests[i - 1].__name__, at, rc))
+    return 1 if rc != 0 or results < len(tests) else 0
+
+
+def forget_faketime_shm(pid):
+    """libfaketime's shared clock lives in /dev/shm under the first faked
+    process's PID (the test's); Python does not remove it at exit."""
+    for path in ("/dev/shm/faketime_shm_%d" % pid, "/dev/shm/sem.faketime_sem_%d" % pid):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 # ---- system tests: ports, artifacts, Grafana dashboards ---------------------
@@ -616,3 +934,27 @@ def daily_spend(points):
         elif day - 86400 in last:
             out[day] = value - last[day - 86400]
     return out
+
+
+def main(argv):
+    """python3 harness.py faketime "YYYY-MM-DD hh:mm:ss" CMD...: runs CMD (a
+    cmocka test printing TAP) with the tests' libfaketime set-up, adding the
+    instant to the names of its results. Returns CMD's exit status."""
+    if len(argv) < 3 or argv[0] != "faketime":
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    at = argv[1]
+    proc = subprocess.Popen(argv[2:], env=faketime_env(at, faketime_lib()),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        line = line.rstrip("\n")
+        result = re.match(r"((?:not )?ok \d+ - .*?)( # .*)?$", line)
+        print("%s [%s UTC]%s" % (result.group(1), at, result.group(2) or "")
+              if result else line, flush=True)
+    rc = proc.wait()
+    forget_faketime_shm(proc.pid)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

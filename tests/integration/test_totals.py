@@ -16,21 +16,19 @@ TOLERANCE_CSV = h.CSV_TOLERANCE
 CENT = 0.005
 
 
-def assert_series(got, expected, tolerance, what):
-    missing = set(expected) - set(got)
-    extra = set(got) - set(expected)
-    assert not missing, "%s: missing series %s" % (what, sorted(missing)[:5])
-    assert not extra, "%s: unexpected series %s" % (what, sorted(extra)[:5])
-    for key, nanos in expected.items():
-        want = nanos / h.NANOS
-        assert abs(got[key] - want) <= tolerance, "%s: %s = %r, want %r" % (
-            what, key, got[key], want)
+def json_tolerance(want):
+    """write_http prints doubles with 15+ significant digits."""
+    return 1e-9 * max([1] + [abs(v) / h.NANOS for v in want.values()])
 
 
-def one_shot(work, group_by, label_mode="name", mutate=None, **options):
-    """collectd -f until every expected series reached csv and write_http.
+def one_shot(work, group_by, label_mode="name", mutate=None, page_size=37, **options):
+    """collectd -f until csv and write_http show the exact sums of a walk.
     (collectd -T cannot be used: it stops its write threads with values
-    still queued, "N value lists were left after shutting down".)"""
+    still queued, "N value lists were left after shutting down".) Then every
+    read, including any made after a midnight that the run passed, must have
+    published exactly the sums of a window the plugin walked in its month.
+    page_size: the first second of a month already holds a charge per
+    resource (about 150 in acme), so the default still makes several pages."""
     dataset = h.generate_dataset(work.file("dataset.json"))
     if mutate is not None:
         mutate(dataset)
@@ -41,29 +39,42 @@ def one_shot(work, group_by, label_mode="name", mutate=None, **options):
     cd = None
     try:
         cd = h.Collectd(work, [h.org_block("acme", h.ORG1, sim.url, GroupBy=group_by,
-                                           ProjectLabel=label_mode, PageSize=37, **options)],
+                                           ProjectLabel=label_mode, PageSize=page_size,
+                                           **options)],
                         json_port=sink.port).start()
-        reqs = h.wait_for(lambda: [r for r in sim.charge_requests() if r["token_out"] is None],
-                          30, "a complete walk of the pages")
-        first = sim.charge_requests()[0]
-        assert len(sim.charge_requests()) > 1, "expected several pages"
-        expected = h.expected_series(dataset, h.ORG1, first, group_by, label_mode,
-                                     project_ids=options.get("ProjectID"))
-        h.wait_for(lambda: set(expected) <= set(h.read_csv_costs(cd.csvdir, "acme")) and
-                   set(expected) <= set(sink.costs("acme")), 30, "all series written")
-        assert reqs
-        csv = h.read_csv_costs(cd.csvdir, "acme")
-        assert_series(csv, expected, TOLERANCE_CSV, "csv")
-        json_lists = sink.costs("acme")
-        got = {k: v["values"][0] for k, v in json_lists.items()}
-        assert_series(got, expected, 1e-9 * max(1, max(abs(x) for x in got.values())),
-                      "write_http")
+        walks = h.wait_for(lambda: h.windows(sim, h.ORG1, complete=True), 30,
+                           "a complete walk of the pages")
+        assert len(h.walk_pages(sim, walks[0])) > 1, "expected several pages"
+        expect = h.Expected(dataset, h.ORG1, group_by, label_mode,
+                            project_ids=options.get("ProjectID"))
+
+        def csv_reads():
+            return h.split_reads(h.read_csv_cost_points(cd.csvdir, "acme"))
+
+        def json_reads(lists=False):
+            reads = h.split_reads({key: [(vl["time"], vl) for vl in vls]
+                                   for key, vls in sink.cost_lists("acme").items()})
+            return reads if lists else [(t, {k: vl["values"][0] for k, vl in read.items()})
+                                        for t, read in reads]
+
+        def complete():
+            return h.windows(sim, h.ORG1, complete=True)
+        h.wait_published(csv_reads, expect, complete, TOLERANCE_CSV, "csv")
+        h.wait_published(json_reads, expect, complete, json_tolerance, "write_http")
         assert cd.alive()
-        return dataset, json_lists, cd.log()
+        took = cd.stop()
+        assert took < 10, "collectd took %.1fs to stop" % took
+        walked = h.windows(sim, h.ORG1)
+        h.check_reads(csv_reads(), expect, walked, TOLERANCE_CSV, "csv", partial_last=True)
+        matched = h.check_reads(json_reads(), expect, walked, json_tolerance, "write_http",
+                                partial_last=True)
+        for (_, read), window in zip(json_reads(lists=True), matched):
+            for key, vl in read.items():
+                assert vl["meta"]["billing_period"] == window[0][:7], (key, vl["meta"])
+        return dataset, sink.costs("acme"), cd.log()
     finally:
-        if cd is not None:
-            took = cd.stop()
-            assert took < 10, "collectd took %.1fs to stop" % took
+        if cd is not None and cd.alive():
+            cd.stop()
         sink.close()
         sim.stop()
 
@@ -97,10 +108,12 @@ def test_project_label_id(work):
 
 
 def test_project_filter(work):
+    """One project: about 30 resources, so about 30 charges in the first
+    second of a month; pages of 10 still make several."""
     dataset = h.generate_dataset(work.file("probe.json"))
     project = next(c["project_id"] for c in dataset["charges"]
                    if c["organization_id"] == h.ORG1)
-    one_shot(work, "sku", ProjectID=[project])
+    one_shot(work, "sku", page_size=10, ProjectID=[project])
 
 
 def test_hostile_strings(work):
@@ -141,38 +154,31 @@ def test_foreground_graphite_two_organizations(work):
     sim = h.Simulator(work, work.file("dataset.json"))
     graphite = h.GraphiteListener()
     cd = None
+    orgs = (("acme", "acme", h.ORG1, "sku"), ("scw-two", "scw-two", h.ORG2, "project"))
     try:
         cd = h.Collectd(work, [
             h.org_block("acme", h.ORG1, sim.url, GroupBy="sku"),
             h.org_block("org.two", h.ORG2, sim.url, secret="sim-key-org2",
                         GroupBy="project", Host="scw-two")],
             graphite_port=graphite.port).start()
-        reqs = h.wait_for(lambda: len({r["query"]["organization_id"][0]
-                                        for r in sim.charge_requests()}) == 2 and
-                          sim.charge_requests(), 20, "both organizations queried")
-        by_org = {}
-        for r in reqs:
-            by_org.setdefault(r["query"]["organization_id"][0], r)
-        exp1 = h.expected_series(dataset, h.ORG1, by_org[h.ORG1], "sku")
-        exp2 = h.expected_series(dataset, h.ORG2, by_org[h.ORG2], "project")
-
-        def path(host, key):
-            pi, ti = key
-            return "collectd.%s.scw_finops%s.currency%s" % (
-                host.replace(".", "_"), "-" + pi if pi else "", "-" + ti if ti else "")
-
-        want = {path("acme", k): v for k, v in exp1.items()}
-        want.update({path("scw-two", k): v for k, v in exp2.items()})
-        got = h.wait_for(lambda: (lambda g: g if set(want) <= set(g) else None)(graphite.latest()),
-                         20, "all series at the Graphite listener")
-        for p, nanos in want.items():
-            assert abs(got[p] - nanos / h.NANOS) < CENT, "%s = %r, want %r" % (
-                p, got[p], nanos / h.NANOS)
-        unexpected = [p for p in got if ".currency" in p and p not in want]
-        assert not unexpected, "unexpected cost series: %s" % unexpected[:5]
+        h.wait_for(lambda: all(h.windows(sim, org, complete=True) for _, _, org, _ in orgs),
+                   20, "both organizations walked")
+        expected = {}
+        for host, node, org, group_by in orgs:
+            expected[host] = expect = h.Expected(dataset, org, group_by)
+            # Graphite gets whole-second times: reads stay apart (1 s Interval).
+            h.wait_published(lambda node=node: h.split_reads(graphite.cost_points(node)),
+                             expect, lambda org=org: h.windows(sim, org, complete=True),
+                             CENT, "Graphite %s" % host, timeout=20)
         assert cd.alive()
         took = cd.stop()
         assert took < 10, "collectd took %.1fs to stop" % took
+        for host, node, org, _ in orgs:
+            allowed = set()
+            for window in h.windows(sim, org):
+                allowed |= set(expected[host](window))
+            unexpected = set(graphite.cost_points(node)) - allowed
+            assert not unexpected, "unexpected cost series: %s" % sorted(unexpected)[:5]
     finally:
         if cd is not None and cd.alive():
             cd.stop()

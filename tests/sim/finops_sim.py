@@ -118,6 +118,14 @@ def month_bounds(ns):
                  for moment in (first, following))
 
 
+def pause(seconds):
+    """time.sleep that also works under libfaketime with
+    FAKETIME_DONT_FAKE_MONOTONIC (the tests' faketime runs): there, Python's
+    time.sleep (clock_nanosleep on an absolute CLOCK_MONOTONIC deadline)
+    fails with EINVAL, while a timed lock wait is left alone."""
+    threading.Event().wait(seconds)
+
+
 def money_nanos(price):
     return int(price["units"]) * NS + int(price["nanos"])
 
@@ -712,6 +720,9 @@ class SimState:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 60
+    # Headers and body go out in two writes; with Nagle the body of every
+    # kept-alive page then waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return "Scaleway API-Gateway"
@@ -771,7 +782,7 @@ class Handler(BaseHTTPRequestHandler):
                                time.time_ns())
         fault = sim.pick_fault(seq, page, outcome)
         if fault and fault["kind"] == "slow":
-            time.sleep(fault["seconds"])
+            pause(fault["seconds"])
         reply = build_reply(outcome, fault, token_in)
         sim.record({
             "seq": seq, "received": received, "path": url.path, "query": params,
@@ -884,7 +895,14 @@ SKU_POOL = list(dict.fromkeys(
 
 
 class Generator:
-    """Builds a dataset deterministically from (seed, month, now)."""
+    """Builds a dataset deterministically from (seed, month, now).
+
+    Every resource has a charge covering each instant from the month's start
+    to the end of the day of now, so even a one-second month-to-date window
+    holds a charge per resource. When now is on the month's last day, the next
+    month's first day is generated too (after the month, so the month's own
+    charges do not change): a clock that passes midnight during a test finds
+    the new month populated the same way."""
 
     def __init__(self, seed, month_start_ns, now_ns):
         self.rng = random.Random(seed)
@@ -892,6 +910,7 @@ class Generator:
         self.now = now_ns
         days_in_month = (self.month_end - self.month_start) // DAY_NS
         self.last_day = min(days_in_month, (now_ns - self.month_start) // DAY_NS + 1)
+        self.spill = self.month_end - DAY_NS <= now_ns < self.month_end
         self.charges = []
 
     def uuid(self):
@@ -902,11 +921,21 @@ class Generator:
         projects = [(org, self._project(org, i, j)) for i, org in enumerate(orgs)
                     for j in range(n_projects)]
         skus = self._skus(n_skus)
+        resources = []
         for i in range(n_resources):
             org, project = projects[i % len(projects)]
             sku, daily = skus[i] if i < len(skus) else self.rng.choice(skus)
-            self._resource_charges(i, org, project, sku, daily)
+            resource = self._resource(i, project, sku)
+            resources.append((i, org, project, sku, daily, resource))
+            self._resource_charges(i, org, project, sku, daily, resource)
         self._special_charges(orgs[0], projects[0][1], skus)
+        if self.spill:
+            self.month_start, self.month_end = month_bounds(self.month_end)
+            self.last_day = 1
+            for i, org, project, sku, daily, resource in resources:
+                self._resource_charges(i, org, project, sku, daily, resource,
+                                       carried_in=False)
+            self._special_charges(orgs[0], projects[0][1], skus)
         keys = {"sim-secret-key": {"organizations": [org["id"] for org in orgs]},
                 "sim-key-noperm": {"organizations": []}}
         keys.update({f"sim-key-org{i + 1}": {"organizations": [org["id"]]}
@@ -934,17 +963,21 @@ class Generator:
             return self.rng.randint(1_000_000_000, 25_000_000_000)
         return self.rng.randint(3_000_000, 900_000_000)
 
-    def _resource_charges(self, index, org, project, sku, daily):
-        resource = {"id": self._resource_id(index, project, sku),
-                    "name_mode": self.rng.choices(("present", "absent", "null"), (6, 2, 2))[0],
-                    "name": f"{sku.split('/')[1]}-{index}"}
+    def _resource(self, index, project, sku):
+        return {"id": self._resource_id(index, project, sku),
+                "name_mode": self.rng.choices(("present", "absent", "null"), (6, 2, 2))[0],
+                "name": f"{sku.split('/')[1]}-{index}"}
+
+    def _resource_charges(self, index, org, project, sku, daily, resource, carried_in=True):
+        """The resource's charges from the month's start to last_day;
+        carried_in: some resources started in the previous month."""
         first_daily = 1
         if index % 20 == 3:  # billed once for the whole month
             days = (self.month_end - self.month_start) // DAY_NS
             self._charge(org, project, sku, resource, self.month_start,
                          self.month_end, daily * days)
             return
-        if index % 25 == 7:  # started in the previous month
+        if index % 25 == 7 and carried_in:  # started in the previous month
             first_daily = min(2, self.last_day) + 1
             start = self.month_start - self.rng.randint(2, 6) * DAY_NS
             end = self.month_start + (first_daily - 1) * DAY_NS

@@ -230,6 +230,57 @@ class GeneratorTest(unittest.TestCase):
             sim.generate_dataset(month="2026-12", now=NOW)
 
 
+class GeneratorDatesTest(unittest.TestCase):
+    """Whatever the date, a month-to-date window holds a charge per resource,
+    even in the month's first second, and a test that passes midnight at the
+    end of a month finds the new month populated too."""
+
+    RESOURCES = 40
+
+    def resources_in(self, doc, start, end):
+        """Resources (of every organization) with a charge in [start, end)."""
+        out = set()
+        for org in (ORG1, ORG2):
+            exp = sim.expected_sums(doc, org, start, end, "resource")
+            out |= {g["resource_id"] for g in exp["groups"]}
+        return out
+
+    def test_first_second_of_the_month(self):
+        for now in ("2026-11-01T00:00:00Z", "2026-11-01T00:00:30Z", NOW,
+                    "2026-11-30T23:59:59Z"):
+            doc = sim.generate_dataset(seed=4, now=now, resources=self.RESOURCES)
+            first_second = self.resources_in(doc, MONTH_START, "2026-11-01T00:00:01Z")
+            self.assertEqual(len(first_second - self.credit_and_usd(doc)), self.RESOURCES, now)
+
+    def credit_and_usd(self, doc):
+        return {c["resource_id"] for c in doc["charges"]
+                if c.get("resource_name") in ("welcome-credit", "usd-billed-ip")}
+
+    def test_last_day_spills_into_the_next_month(self):
+        doc = sim.generate_dataset(seed=4, now="2026-11-30T23:59:50Z",
+                                   resources=self.RESOURCES)
+        self.assertEqual(doc["month"], MONTH)
+        december = [c for c in doc["charges"] if c["start_date"] >= MONTH_END]
+        self.assertTrue(december)
+        self.assertEqual({c["start_date"] for c in december}, {MONTH_END})
+        in_first_second = self.resources_in(doc, MONTH_END, "2026-12-01T00:00:01Z")
+        self.assertEqual(len(in_first_second - self.credit_and_usd(doc)), self.RESOURCES)
+        self.assertEqual(sorted(c["resource_name"] for c in december
+                                if c["resource_id"] in self.credit_and_usd(doc)),
+                         ["usd-billed-ip", "welcome-credit"],
+                         "the new month has its credit and USD rows too")
+        # November's charges come first and are those of November generated
+        # after the month (but for what depends on now: updated_at, invoice_id).
+        earlier = sim.generate_dataset(seed=4, month=MONTH, now="2026-12-05T00:00:00Z",
+                                       resources=self.RESOURCES)
+        strip = [{k: v for k, v in c.items() if k not in ("updated_at", "invoice_id")}
+                 for c in doc["charges"][:len(earlier["charges"])]]
+        self.assertEqual(strip, [{k: v for k, v in c.items()
+                                  if k not in ("updated_at", "invoice_id")}
+                                 for c in earlier["charges"]])
+        self.assertFalse([c for c in earlier["charges"] if c["start_date"] >= MONTH_END])
+
+
 # --------------------------------------------------------------------------
 # API against a generated dataset
 
@@ -370,11 +421,16 @@ class ValidationTest(ApiTestCase):
         server = InProcessServer(doc)
         try:
             api = Client(server.port)
-            start, end = sim.month_bounds(time.time_ns())
+            for _ in range(2):  # again if midnight of a month's end came between
+                before = sim.month_bounds(time.time_ns())
+                default = api.charges([("organization_id", ORG1),
+                                       ("page_size", "1000")]).json()
+                if sim.month_bounds(time.time_ns()) == before:
+                    break
+            start, end = before
             explicit = [("organization_id", ORG1), ("page_size", "1000"),
                         ("start_date_after", sim.format_ts(start)),
                         ("end_date_before", sim.format_ts(end))]
-            default = api.charges([("organization_id", ORG1), ("page_size", "1000")]).json()
             self.assertEqual(default["charges"], api.charges(explicit).json()["charges"])
             self.assertTrue(default["charges"])
         finally:
