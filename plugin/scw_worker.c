@@ -343,8 +343,8 @@ static int walk(scw_worker_t *w, const scw_sched_action_t *act,
     int new_key = unauthenticated && reload_secret(w, io, 1);
     atomic_fetch_add(&w->errors, 1);
     c_complain(LOG_ERR, &w->refresh_complaint,
-               "scw_finops plugin: %s: refresh of %s failed, keeping the "
-               "previous numbers: %s: %s%s%s%s%s",
+               "scw_finops plugin: %s: refresh failed, keeping the previous "
+               "numbers of %s: %s: %s%s%s%s%s",
                cfg->name, win.period, scw_strerror(rc), err.msg,
                stats.request_id[0] ? " (X-Request-Id " : "", stats.request_id,
                stats.request_id[0] ? ")" : "",

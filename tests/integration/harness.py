@@ -480,7 +480,10 @@ class GraphiteListener:
             if len(parts) != 3 or not parts[0].startswith(prefix):
                 continue
             plugin, _, type_ = parts[0][len(prefix):].partition(".")
-            if not (plugin.startswith("scw_finops") and type_.startswith("currency")):
+            # "currency" or "currency-*", never the previous month's
+            # "currency_previous-*"
+            if not (plugin.startswith("scw_finops") and
+                    (type_ == "currency" or type_.startswith("currency-"))):
                 continue
             key = (plugin[len("scw_finops-"):], type_[len("currency-"):])
             out.setdefault(key, []).append((float(parts[2]), float(parts[1])))
@@ -562,9 +565,9 @@ def read_csv_cost_points(datadir, host):
             continue
         pinst = pdir[len("scw_finops-"):] if pdir.startswith("scw_finops-") else ""
         for fname in sorted(os.listdir(os.path.join(hostdir, pdir))):
-            if not fname.startswith("currency"):
-                continue
             stem = fname[:-len("-YYYY-MM-DD")]
+            if not (stem == "currency" or stem.startswith("currency-")):
+                continue
             tinst = stem[len("currency-"):] if stem.startswith("currency-") else ""
             out.setdefault((pinst, tinst), []).extend(
                 _csv_rows(os.path.join(hostdir, pdir, fname)))
@@ -600,6 +603,9 @@ def read_csv_value(datadir, host, pinst, type_, tinst):
 # ---- collectd ---------------------------------------------------------------
 
 def org_block(name, org_id, url, secret=SECRET, **options):
+    """One <Organization> block. Tests start their organizations at once
+    (StartupSpread 0) unless they say otherwise."""
+    options.setdefault("StartupSpread", 0)
     lines = ['  <Organization "%s">' % name,
              '    OrganizationID "%s"' % org_id,
              '    URL "%s"' % url]
