@@ -447,11 +447,27 @@ GROUP_KEYS = {"organization": (), "project": ("project_id",),
               "sku": ("project_id", "sku"), "resource": ("project_id", "sku", "resource_id")}
 
 
-def expected_sums(dataset, org_id, start, end, group_by="project", project_ids=None):
+def posted(charges, now_ns):
+    """The charges the API shows at now_ns: a charge with "posted_at" (a
+    simulator-only field, for late charges) appears from that instant on.
+    The field itself is never served."""
+    out = []
+    for charge in charges:
+        at = charge.get("posted_at")
+        if at is None:
+            out.append(charge)
+        elif parse_ts(at) <= now_ns:
+            out.append({k: v for k, v in charge.items() if k != "posted_at"})
+    return out
+
+
+def expected_sums(dataset, org_id, start, end, group_by="project", project_ids=None,
+                  now=None):
     """Totals for a clamped query, grouped by raw ids and currency.
 
     dataset: a Dataset, a dataset dict or a path.  Charges without a price are
-    counted in "charges" but add nothing to the sums.
+    counted in "charges" but add nothing to the sums. now (RFC 3339): only
+    the charges posted by then; None: every charge.
     """
     if isinstance(dataset, str):
         dataset = Dataset.load(dataset)
@@ -462,6 +478,8 @@ def expected_sums(dataset, org_id, start, end, group_by="project", project_ids=N
                           end_ns=parse_ts(end), project_ids=frozenset(project_ids or ()),
                           clamp=True)
     charges = dataset.select(selection)
+    if now is not None:
+        charges = posted(charges, parse_ts(now))
     totals, groups = {}, {}
     for charge in charges:
         price = charge.get("price")
@@ -498,6 +516,13 @@ BODY_KINDS = {"malformed", "bad_json_type", "repeat_token", "last_token"}
 RANDOM_CHOICES = re.compile(r"status[45]\d\d|429|slow|malformed|bad_json_type|drop_connection")
 
 
+def in_time_range(spec, now_ns):
+    """A fault with "from"/"until" (RFC 3339) fires only in [from, until)."""
+    if spec.get("from") and now_ns < parse_ts(spec["from"]):
+        return False
+    return not (spec.get("until") and now_ns >= parse_ts(spec["until"]))
+
+
 def validate_fault(spec):
     """Raise ValueError unless spec is a well-formed fault."""
     if not isinstance(spec, dict):
@@ -512,6 +537,9 @@ def validate_fault(spec):
     if kind == "status" and (type(spec.get("status")) is not int
                              or not 400 <= spec["status"] <= 599):
         raise ValueError("status fault needs an integer status 400..599")
+    for name in ("from", "until"):
+        if spec.get(name) is not None:
+            parse_ts(spec[name])  # ValueError when not RFC 3339
     if kind == "slow" and not isinstance(spec.get("seconds"), (int, float)):
         raise ValueError("slow fault needs seconds")
     if kind == "last_token" and spec.get("style", "absent") not in ("absent", "null", "empty"):
@@ -564,12 +592,14 @@ class FaultPlan:
             validate_fault(spec)
         self._entries = [[spec, spec.get("times")] for spec in specs]
 
-    def pick(self, seq, page, outcome):
+    def pick(self, seq, page, outcome, now_ns=None):
         for entry in self._entries:
             spec, left = entry
             if left is not None and left <= 0:
                 continue
             if spec.get("page") is not None and spec["page"] != page:
+                continue
+            if now_ns is not None and not in_time_range(spec, now_ns):
                 continue
             fault = random_fault(spec, seq) if spec["kind"] == "random" else spec
             if fault is None or not fault_applies(fault, outcome):
@@ -617,7 +647,7 @@ def list_charges(dataset, params, auth_token, now_ns):
         dataset.check_permission(key_orgs, query.selection)
     except ApiError as err:
         return Outcome(err.status, True, error=err.body)
-    charges = dataset.select(query.selection)
+    charges = posted(dataset.select(query.selection), now_ns)
     end = query.offset + query.page_size
     following = make_token(end, query.fingerprint())
     return Outcome(200, True, charges=list(charges[query.offset:end]),
@@ -690,9 +720,9 @@ class SimState:
             self._seq += 1
             return self._seq
 
-    def pick_fault(self, seq, page, outcome):
+    def pick_fault(self, seq, page, outcome, now_ns=None):
         with self._lock:
-            return self._plan.pick(seq, page, outcome)
+            return self._plan.pick(seq, page, outcome, now_ns)
 
     def set_faults(self, specs):
         plan = FaultPlan(specs)
@@ -778,9 +808,10 @@ class Handler(BaseHTTPRequestHandler):
         seq = sim.next_seq()
         page = page_index(params)
         token_in = param_value(params, "page_token")
+        now_ns = time.time_ns()
         outcome = list_charges(sim.dataset, params, self.headers.get("X-Auth-Token"),
-                               time.time_ns())
-        fault = sim.pick_fault(seq, page, outcome)
+                               now_ns)
+        fault = sim.pick_fault(seq, page, outcome, now_ns)
         if fault and fault["kind"] == "slow":
             pause(fault["seconds"])
         reply = build_reply(outcome, fault, token_in)

@@ -627,6 +627,29 @@ class ProrationTest(unittest.TestCase):
         self.assertEqual([g["resource_id"] for g in result["groups"]], ["credit", "day", "month"])
 
 
+class LatePostingTest(unittest.TestCase):
+    """A charge with posted_at (simulator-only) is served from then on, without
+    the field, and expected_sums(now=...) agrees."""
+
+    def test_posted_at(self):
+        charge = {"organization_id": ORG1, "project_id": "p", "project_name": "n",
+                  "sku": "/s", "resource_id": "r", "resource_name": "r",
+                  "start_date": "2026-11-30T23:00:00Z", "end_date": "2026-11-30T23:59:59Z",
+                  "price": {"currency_code": "EUR", "units": 107, "nanos": 0},
+                  "posted_at": "2026-12-01T00:00:20Z"}
+        self.assertEqual(sim.posted([charge], sim.parse_ts("2026-12-01T00:00:19Z")), [])
+        shown = sim.posted([charge], sim.parse_ts("2026-12-01T00:00:20Z"))
+        self.assertEqual(len(shown), 1)
+        self.assertNotIn("posted_at", shown[0])
+        doc = {"keys": {"k": {"organizations": [ORG1]}}, "charges": [charge]}
+        args = (doc, ORG1, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")
+        self.assertEqual(sim.expected_sums(*args, now="2026-12-01T00:00:00Z")
+                         ["currency_totals"], {})
+        self.assertEqual(sim.expected_sums(*args, now="2026-12-01T00:01:00Z")
+                         ["currency_totals"], {"EUR": 107 * sim.NS})
+        self.assertEqual(sim.expected_sums(*args)["currency_totals"], {"EUR": 107 * sim.NS})
+
+
 class ExpectedSumsTest(ApiTestCase):
     def walk_groups(self, params, key_fields):
         charges, _ = self.api.walk(params + [("page_size", "1000")])
@@ -691,6 +714,19 @@ class FaultTest(ApiTestCase):
             self.assertEqual(resp.body, b"<html>upstream error</html>")
             self.assertTrue(resp.headers["Content-Type"].startswith("text/html"))
         self.assertEqual(self.api.charges(self.PARAMS).status, 200)
+
+    def test_fault_time_range(self):
+        now = time.time()
+        past = sim.format_ts(int((now - 60) * sim.NS))
+        future = sim.format_ts(int((now + 3600) * sim.NS))
+        self.set_faults([{"kind": "status", "status": 503, "from": future}])
+        self.assertEqual(self.api.charges(self.PARAMS).status, 200)  # not yet
+        self.set_faults([{"kind": "status", "status": 503, "from": past}])
+        self.assertEqual(self.api.charges(self.PARAMS).status, 503)
+        self.set_faults([{"kind": "status", "status": 503, "until": past}])
+        self.assertEqual(self.api.charges(self.PARAMS).status, 200)  # over
+        self.assertEqual(self.api.post("/_sim/faults", [{"kind": "status", "status": 503,
+                                                         "from": "soon"}]).status, 400)
 
     def test_status_4xx_json(self):
         self.set_faults([{"kind": "status", "status": 404}])
