@@ -24,7 +24,7 @@
  *    successful walk is final at once (nothing moves any more), so a start
  *    on the 20th costs one full-month walk; a failing one backs off to the
  *    closing cadence (6 h), as within the settle period.
- *  - new month: its first walk at midnight + min(interval, 10 min) + slot,
+ *  - new month: its first walk at midnight + min(interval, 5 s) + slot,
  *    so the window is never empty and 30 organizations do not ask at
  *    00:00:00; the closing walk (midnight + slot) goes first. Until then 0
  *    is published: at 00:00:00 the month-to-date total is exactly 0 and the

@@ -25,7 +25,8 @@
  *    slot in a window of min(interval, 300 s); overdue walks of a restored
  *    state too, so a restart is not a burst;
  *  - new month: 0 is published (scw_sched_publish_empty), the first walk of
- *    the month comes min(interval, 10 min) + slot after midnight;
+ *    the month comes min(interval, 5 s) + slot after midnight (a window that
+ *    is not empty; the slot spreads organizations);
  *  - closing month: every interval for 6 h, then every max(interval, 6 h);
  *    one walk at settle end (3 days); final when a walk after settle end
  *    equals the one before (fingerprints), or at the latest at the deadline
@@ -63,7 +64,7 @@ typedef struct {
 #define SCW_SCHED_CLOSING_FAST (6 * 3600)
 #define SCW_SCHED_CLOSING_SLOW (6 * 3600)
 #define SCW_SCHED_STARTUP_SPREAD 300
-#define SCW_SCHED_NEW_MONTH_DELAY 600
+#define SCW_SCHED_NEW_MONTH_DELAY 5
 #define SCW_SCHED_BACKOFF_MIN 30
 #define SCW_SCHED_RETRY_AFTER_MAX 86400
 #define SCW_SCHED_JITTER_PCT 10

@@ -182,7 +182,7 @@ static void test_defaults(void **state) {
   assert_int_equal(c.closing_fast, 6 * HOUR);
   assert_int_equal(c.closing_slow, 6 * HOUR);
   assert_int_equal(c.startup_spread, 300);
-  assert_int_equal(c.new_month_delay, 600);
+  assert_int_equal(c.new_month_delay, 5);
   assert_int_equal(c.backoff_min, 30);
   assert_int_equal(c.jitter_pct, 10);
 }
@@ -401,7 +401,8 @@ static sim_t *across_midnight(const scw_sched_config_t *c, int64_t prev, int64_t
   s->walk_s = 30;
   s->read_period = 10;
   run(s, st, c, e - 10 * HOUR, e + 6 * HOUR);
-  int64_t d = (c->refresh_interval < 600 ? c->refresh_interval : 600) + st->slot;
+  int64_t d = (c->refresh_interval < SCW_SCHED_NEW_MONTH_DELAY
+                   ? c->refresh_interval : SCW_SCHED_NEW_MONTH_DELAY) + st->slot;
   size_t walked_before = 0;
   for (size_t i = 0; i < s->n; i++) {
     const scw_sched_action_t *a = &s->walks[i].a;
@@ -413,7 +414,7 @@ static sim_t *across_midnight(const scw_sched_config_t *c, int64_t prev, int64_t
       assert_true(a->period_start == prev && a->window_end == a->at);
     } else if (a->kind == SCW_SCHED_REFRESH_CLOSING) { /* its full window */
       assert_true(a->period_start == prev && a->window_end == e);
-    } else { /* the new month: never before midnight + 10 min + slot */
+    } else { /* the new month: never before midnight + delay + slot */
       assert_true(a->period_start == e && a->at >= e + d);
       assert_true(a->window_end - a->period_start >= d - st->slot);
     }
@@ -490,7 +491,8 @@ static void test_thirty_orgs_at_midnight(void **state) {
     }
   }
   assert_true(min_gap(closing, NORGS, e, e + 300) >= 5);
-  assert_true(min_gap(first, NORGS, e + 600, e + 900) >= 5);
+  assert_true(min_gap(first, NORGS, e + SCW_SCHED_NEW_MONTH_DELAY,
+                      e + SCW_SCHED_NEW_MONTH_DELAY + 300) >= 5);
 }
 
 /* A walk started at 23:59:50 ends after midnight: it was the old month up to
@@ -522,20 +524,20 @@ static void test_walk_across_midnight(void **state) {
   assert_int_equal(a.at, T_2026_12_01 + st.slot);
 }
 
-/* Started at 00:00:30 on the 1st: empty month, previous month closing. */
+/* Started at 00:00:02 on the 1st: empty month, previous month closing. */
 static void test_start_just_after_midnight(void **state) {
   (void)state;
   scw_sched_config_t c = config(300);
   scw_sched_state_t st;
-  int64_t t = T_2026_12_01 + 30;
+  int64_t t = T_2026_12_01 + 2;
   scw_sched_init(&st, &c, t, 4, SEED);
   assert_int_equal(scw_sched_publish_empty(&st, &c, t), 1);
   assert_int_equal(scw_sched_on_kick(&st, &c, t, 1), 0);
   int64_t p;
   assert_int_equal(scw_sched_closing(&st, &c, t, &p), SCW_CLOSING_PROVISIONAL);
   assert_int_equal(p, T_2026_11_01);
-  /* new_month_delay is capped at the interval: 300 s */
-  assert_int_equal(st.current_due, T_2026_12_01 + 300 + st.slot);
+  /* not before midnight + new_month_delay (5 s) + slot */
+  assert_int_equal(st.current_due, T_2026_12_01 + SCW_SCHED_NEW_MONTH_DELAY + st.slot);
   assert_int_equal(st.closing_due, t + st.slot);
   /* Without a successful walk the empty month ages like a snapshot. */
   assert_int_equal(scw_sched_publish_empty(&st, &c, T_2026_12_01 + 899), 1);
@@ -547,7 +549,8 @@ static void test_start_just_after_midnight(void **state) {
   scw_sched_on_success(&st, &c, a.at, &a, 0);
   scw_sched_next(&st, &c, a.at, &a);
   assert_int_equal(a.kind, SCW_SCHED_REFRESH_CURRENT);
-  assert_true(a.period_start == T_2026_12_01 && a.window_end >= T_2026_12_01 + 300);
+  assert_true(a.period_start == T_2026_12_01 &&
+              a.window_end >= T_2026_12_01 + SCW_SCHED_NEW_MONTH_DELAY);
   scw_sched_on_success(&st, &c, a.at + 5, &a, 0);
   assert_int_equal(scw_sched_publish_empty(&st, &c, a.at + 5), 0);
   /* Mid-month start: nothing is known, nothing published as 0; the
