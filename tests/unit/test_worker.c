@@ -86,16 +86,19 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* Runs the worker's loop on the fake clock until `until`. */
-static void run_until(fx_t *fx, scw_worker_t *w, int64_t until) {
+/* Runs the worker's loop on the fake clock until `until`; returns when it
+ * would have woken next. */
+static int64_t run_until(fx_t *fx, scw_worker_t *w, int64_t until) {
   scw_worker_io_t io = {fake_api_fetch, &fx->api, NULL};
+  int64_t next = fx->now;
   for (int turns = 0; fx->now < until; turns++) {
     assert_true(turns < 100000);
     fx->api.now = fx->now;
-    int64_t next = scw_worker_step(w, fx->now, &io);
+    next = scw_worker_step(w, fx->now, &io);
     if (next > fx->now)
       fx->now = next < until ? next : until;
   }
+  return next;
 }
 
 static int64_t total_of(scw_worker_t *w, scw_slot_kind_t which,
@@ -122,10 +125,10 @@ static void test_closing_month_keeps_late_charges(void **state) {
   run_until(fx, fx->w, DEC1 - 1);
   assert_true(total_of(fx->w, SCW_SLOT_CURRENT, "2026-11") == EUR(100));
 
-  /* Just after midnight: the new month is 0 without asking the API, the
-   * closed month is provisional. */
+  /* Just after midnight: the new month is 0 without asking the API (its
+   * first walk comes 5 s after midnight), the closed month is provisional. */
   size_t before = fx->api.requests;
-  run_until(fx, fx->w, DEC1 + 60);
+  run_until(fx, fx->w, DEC1 + 2);
   scw_worker_view_t v;
   scw_worker_view(fx->w, fx->now, &v);
   assert_string_equal(v.current_period, "2026-12");
@@ -197,15 +200,16 @@ static void test_restart_serves_state_without_requests(void **state) {
   fx_t *fx = *state;
   fx->w = new_worker(fx);
   scw_worker_use_state(fx->w, fx->state, fx->now);
-  run_until(fx, fx->w, DEC1 + 4 * HOUR);
+  int64_t due = run_until(fx, fx->w, DEC1 + 4 * HOUR);
   scw_snapshot_t *cur = scw_worker_acquire(fx->w, SCW_SLOT_CURRENT);
   int64_t created = cur->created;
   scw_snapshot_release(cur);
   scw_worker_free(fx->w);
 
-  /* A restart 5 minutes later: the same numbers at once, with their age,
-   * and no request until the schedule says so. */
-  fx->now += 300;
+  /* A restart before the next walk was due: the same numbers at once, with
+   * their age, and no request until the schedule says so. */
+  assert_true(due > fx->now + 2);
+  fx->now += (due - fx->now) / 2;
   size_t before = fx->api.requests;
   fx->w = new_worker(fx);
   scw_worker_use_state(fx->w, fx->state, fx->now);
@@ -224,6 +228,9 @@ static void test_restart_serves_state_without_requests(void **state) {
   int64_t next = scw_worker_step(fx->w, fx->now, &io);
   assert_true(next > fx->now);
   assert_int_equal(fx->api.requests, before);
+  /* ...and then it does: the saved schedule, not a fresh one. */
+  run_until(fx, fx->w, due + 1);
+  assert_true(fx->api.requests > before);
 }
 
 static void test_bad_state_file_ignored(void **state) {
