@@ -12,24 +12,34 @@ its PID:
 
 1. every whisper file (organization total, every project/SKU series of both
    organizations) holds the simulator's exact month-to-date sum;
-2. graphite-web's render API (format=json) returns the same total, at the
+2. the previous month's whisper files (currency_previous, every project/SKU
+   series and the total) hold the simulator's exact sums over its full
+   window, and gauge-previous_final what the plugin must say on this date;
+3. graphite-web's render API (format=json) returns the same total, at the
    10 s archive and through the 1 h rollup;
-3. a PNG of the totals and the top projects renders (kept as an artifact:
+4. a PNG of the totals and the top projects renders (kept as an artifact:
    in the work dir, and in $SCW_KEEP_ARTIFACTS when set);
-4. every query of conf/dashboards/scw_finops-graphite.json runs against
-   graphite-web and returns the expected series and values;
-5. the dashboard's daily-spend query is exact across a month boundary
+5. every query of conf/dashboards/scw_finops-graphite.json runs against
+   graphite-web and returns the expected series and values (the previous
+   month's panels included; no month-to-date query matches a previous-month
+   series);
+6. the dashboard's daily-spend query is exact across a month boundary
    (synthetic month-to-date history written to carbon);
-6. everything stops cleanly.
+7. everything stops cleanly.
 
-Month-to-date history for the two organizations (every 3 h since the first of
-the month, computed by the simulator as the plugin would have reported it)
-is written to carbon before the render checks, so the graphs have a shape."""
+The dataset is the generator's previous month plus its current month (same
+seed, so the same organizations and projects). Month-to-date history for the
+two organizations (every 3 h since the first of the month, computed by the
+simulator as the plugin would have reported it) is written to carbon before
+the render checks, so the graphs have a shape.
 
-import concurrent.futures
+The run holds at any instant: it starts only where nothing the plugin
+publishes moves by itself for its duration (quiet_start)."""
+
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -43,6 +53,7 @@ TOP_SRCDIR = os.environ.get("SCW_TOP_SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "integration"))
 import harness as h  # noqa: E402
+import finops_sim  # noqa: E402  (harness puts tests/sim on the path)
 
 SYS_PYTHON = "/usr/bin/python3"  # graphite-web and carbon are Debian's python3 modules
 CARBON = shutil.which("carbon-cache") or "/usr/bin/carbon-cache"
@@ -52,6 +63,8 @@ EXACT = 1e-6  # whisper-fetch prints 6 decimals; far below a cent
 HOSTS = {"acme": "acme", "scw.beta": "scw_beta"}  # collectd Host -> Graphite node
 HIST = "hist"  # synthetic host for the month-boundary check
 TOP = 10
+STALE_PATH = "collectd.acme.scw_finops-stale_project.currency_previous-stale_sku"
+STALE_VALUE = 999999.0
 
 
 def missing_packages():
@@ -65,6 +78,22 @@ def missing_packages():
             os.path.join(h.STOCK_PLUGINS, "write_graphite.so")):
         missing.append("collectd-core")
     return missing
+
+
+def faketime_site(work):
+    """PYTHONPATH entries for Debian's Python servers (carbon, graphite-web).
+    Under the harness's libfaketime (SCW_FAKETIME), time.sleep fails with
+    EINVAL as it does in the test itself, where harness.py swaps in
+    finops_sim.pause; carbon's writer thread would die on its first sleep.
+    A sitecustomize makes the same swap there."""
+    if not h.UNDER_FAKETIME:
+        return []
+    site = work.file("faketime-site")
+    os.makedirs(site, exist_ok=True)
+    with open(os.path.join(site, "sitecustomize.py"), "w") as fh:
+        fh.write("import threading, time\n"
+                 "time.sleep = lambda seconds: threading.Event().wait(seconds)\n")
+    return [site]
 
 
 # ---- carbon-cache -----------------------------------------------------------
@@ -108,9 +137,11 @@ class Carbon:
             fh.write("[collectd]\npattern = ^collectd\\.\nxFilesFactor = 0\n"
                      "aggregationMethod = last\n")
         self.out = open(os.path.join(self.dir, "carbon.out"), "w")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        env.update({"PYTHONPATH": p for p in faketime_site(work)})
         self.proc = subprocess.Popen(
             [CARBON, "--config=%s" % os.path.join(conf, "carbon.conf"), "--debug", "start"],
-            stdout=self.out, stderr=subprocess.STDOUT)
+            stdout=self.out, stderr=subprocess.STDOUT, env=env)
         self._wait_ready("carbon-cache listening")
 
     def _wait_ready(self, what):
@@ -159,6 +190,31 @@ def whisper_latest(path, since):
     return latest
 
 
+WHISPER_LATEST_MANY = """
+import json, sys, time, whisper
+since, paths = int(sys.argv[1]), sys.argv[2:]
+out = {}
+for path in paths:
+    try:
+        (start, _, step), values = whisper.fetch(path, since, int(time.time()))
+    except (IOError, OSError, whisper.WhisperException):
+        out[path] = None
+        continue
+    points = [(start + i * step, v) for i, v in enumerate(values) if v is not None]
+    out[path] = points[-1] if points else None
+print(json.dumps(out))
+"""
+
+
+def whisper_latest_many(paths, since):
+    """{path: (ts, value) of its latest non-None point since `since`, or None},
+    read by whisper.fetch (what whisper-fetch runs) in one process."""
+    res = subprocess.run([SYS_PYTHON, "-c", WHISPER_LATEST_MANY, str(since)] + list(paths),
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, "whisper.fetch: %s" % res.stderr[-2000:]
+    return {p: tuple(v) if v else None for p, v in json.loads(res.stdout).items()}
+
+
 # ---- graphite-web -----------------------------------------------------------
 
 class GraphiteWeb:
@@ -183,7 +239,8 @@ class GraphiteWeb:
                 "'NAME': %r}}" % os.path.join(self.dir, "graphite.db"),
                 "DEFAULT_XFILES_FACTOR = 0", ""]))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        self.env.update(PYTHONPATH=self.dir, DJANGO_SETTINGS_MODULE="graphite.settings",
+        self.env.update(PYTHONPATH=":".join([self.dir] + faketime_site(work)),
+                        DJANGO_SETTINGS_MODULE="graphite.settings",
                         GRAPHITE_SETTINGS_MODULE="scw_test_graphite_settings")
         res = subprocess.run([SYS_PYTHON, "-m", "django", "migrate", "--run-syncdb",
                               "--noinput"], env=self.env, capture_output=True, text=True,
@@ -286,10 +343,11 @@ def graphite_path(node, key):
         node, "-" + pinst if pinst else "", "-" + tinst if tinst else "")
 
 
-def expected_projects():
-    """{'node.project': EUR} over both organizations."""
+def expected_projects(expected=None):
+    """{'node.project': EUR} over both organizations (month to date, or the
+    series given)."""
     out = {}
-    for host, series in S.expected.items():
+    for host, series in (S.expected if expected is None else expected).items():
         for (pinst, _), nanos in series.items():
             if pinst:
                 key = "%s.%s" % (HOSTS[host], pinst)
@@ -310,30 +368,122 @@ def top(values, n):
     return dict(sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:n])
 
 
+# ---- the previous month, and a start where nothing moves by itself ---------
+# (the same in test_graphite.py and test_influxdb.py)
+
+REFRESH = 120  # RefreshInterval of the test's blocks: one walk of each month per run
+RUN_BUDGET = 100  # s from quiet_start to the last check of a published value
+# README "Billing periods": a new month's first walk comes 5 s after midnight; the
+# closing month settles 3 days after month end and is final at the latest 2 days
+# later; a start after that walks it once: final.
+NEW_MONTH_DELAY, SETTLE, GRACE = 5, 3 * 86400, 2 * 86400
+
+
+def month_start(t):
+    d = dt.datetime.fromtimestamp(t, dt.timezone.utc)
+    return int(dt.datetime(d.year, d.month, 1, tzinfo=dt.timezone.utc).timestamp())
+
+
+def iso(t):
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unquiet_until(t):
+    """End of the window around t in which what a fresh plugin publishes would
+    change during a run of RUN_BUDGET s, or None. A run must not see: midnight
+    of the 1st (a new month, published as 0 until its first walk, which comes
+    min(RefreshInterval, 5 s) after midnight); the walk at settle end (a
+    provisional month turns final); the final deadline (likewise)."""
+    m = month_start(t)
+    n = month_start(m + 32 * 86400)
+    windows = [(n - RUN_BUDGET, n), (m, m + min(REFRESH, NEW_MONTH_DELAY) + 2),
+               (m + SETTLE - RUN_BUDGET, m + SETTLE + 2),
+               (m + SETTLE + GRACE - RUN_BUDGET, m + SETTLE + GRACE + 2)]
+    ends = [end for start, end in windows if start <= t < end]
+    return max(ends) if ends else None
+
+
+def quiet_start():
+    """Sleeps past an unquiet window (a few minutes at most, a few times a
+    month; each sleep is bounded by the window). Returns the start time."""
+    for _ in range(4):
+        t = time.time()
+        until = unquiet_until(t)
+        if until is None:
+            return t
+        print("# %s is near a billing-period edge: starting at %s" % (iso(t), iso(until)),
+              flush=True)
+        time.sleep(until - t)
+    raise AssertionError("no quiet start found")
+
+
+def expected_previous_final(t):
+    """gauge-previous_final of a fresh start at t (no state file), for a whole
+    run begun by quiet_start: final once the deadline has passed (its single
+    walk is final), otherwise provisional (a walk after settle end is final
+    only when it equals the one before, which comes hours later)."""
+    return 1 if t >= month_start(t) + SETTLE + GRACE else 0
+
+
+def merged_dataset(path):
+    """The generator's previous month and current month (same seed: the same
+    organizations, projects and keys), their charges merged, written to path."""
+    cur = h.generate_dataset(path + ".current")
+    year, month = (int(x) for x in cur["month"].split("-"))
+    prev_month = "%04d-%02d" % ((year, month - 1) if month > 1 else (year - 1, 12))
+    prev = h.generate_dataset(path + ".previous", month=prev_month, now=cur["now"])
+    assert prev["keys"] == cur["keys"] and prev["organizations"] == cur["organizations"]
+    doc = dict(cur, charges=prev["charges"] + cur["charges"])
+    with open(path, "w") as fh:
+        json.dump(doc, fh)
+    return doc
+
+
+def window_start(request):
+    return finops_sim.parse_ts(h.window_of(request)[0]) // finops_sim.NS
+
+
+def complete_walks(sim, period_start):
+    """{org: [last page request of each complete walk of the month starting at
+    period_start]} for both organizations."""
+    out = {h.ORG1: [], h.ORG2: []}
+    for r in sim.charge_requests():
+        org = r["query"]["organization_id"][0]
+        if org in out and r["token_out"] is None and window_start(r) == period_start:
+            out[org].append(r)
+    return out
+
+
+def expected_previous(dataset, org, t):
+    """{(plugin_instance, type_instance): nanos} of currency_previous: the
+    oracle over the previous month's full window [its 1st, this 1st)."""
+    m = month_start(t)
+    window = {"query": {"start_date_after": [iso(month_start(m - 1))],
+                        "end_date_before": [iso(m)]}}
+    return h.expected_series(dataset, org, window, "sku")
+
+
 # ---- 1. carbon + whisper ------------------------------------------------------
 
 def test_whisper_files_hold_exact_month_to_date(work):
     S.work = h.Workdir()
     try:
-        dataset = h.generate_dataset(S.work.file("dataset.json"))
+        S.started = quiet_start()
+        dataset = merged_dataset(S.work.file("dataset.json"))
         S.dataset = dataset
         S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
         S.carbon = Carbon(S.work)
         S.t0 = int(time.time())
         S.cd = h.Collectd(S.work, [
-            h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku"),
+            h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku", StartupSpread=0,
+                        RefreshInterval=REFRESH),
             h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2", GroupBy="sku",
-                        Host="scw.beta")],
+                        Host="scw.beta", StartupSpread=0, RefreshInterval=REFRESH)],
             csv=False, graphite_port=S.carbon.line_port).start()
 
-        def walked():
-            done = {}
-            for r in S.sim.charge_requests():
-                org = r["query"]["organization_id"][0]
-                done.setdefault(org, []).append(r)
-            ok = all(any(r["token_out"] is None for r in done.get(o, []))
-                     for o in (h.ORG1, h.ORG2))
-            return done if ok else None
+        def walked():  # of the current month (the previous one is walked too)
+            done = complete_walks(S.sim, month_start(S.t0))
+            return done if all(done.values()) else None
         by_org = h.wait_for(walked, 30, "complete walks of both organizations")
         S.expected = {"acme": h.expected_series(dataset, h.ORG1, by_org[h.ORG1][0], "sku"),
                       "scw.beta": h.expected_series(dataset, h.ORG2, by_org[h.ORG2][0], "sku")}
@@ -346,13 +496,16 @@ def test_whisper_files_hold_exact_month_to_date(work):
         assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
         h.wait_for(lambda: all(os.path.exists(p) for p in want), 60,
                    "%d whisper files" % len(want))
-
-        def check(path):
-            got = h.wait_for(lambda: whisper_latest(path, S.t0 - 20), 30,
-                             "a point in %s" % path, interval=0.5)
-            return path, got
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            results = dict(pool.map(check, sorted(want)))
+        # Every file in one process (a whisper-fetch per file costs seconds);
+        # whisper-fetch itself must read the same organization totals.
+        results = h.wait_for(lambda: (lambda r: r if all(r.values()) else None)(
+            whisper_latest_many(sorted(want), S.t0 - 20)), 30,
+            "a point in each of %d whisper files" % len(want), interval=0.5)
+        for node in HOSTS.values():
+            p = S.carbon.wsp(node, "", "total")
+            cli = whisper_latest(p, S.t0 - 20)  # 6 decimals; a later point, same value
+            assert abs(cli[1] - results[p][1]) <= EXACT, \
+                "whisper-fetch %s: %r, whisper.fetch: %r" % (p, cli, results[p])
         bad = ["%s: %r, want %r" % (p, results[p][1], v) for p, v in want.items()
                if abs(results[p][1] - v) > EXACT]
         assert not bad, "%d of %d whisper values differ: %s" % (len(bad), len(want), bad[:5])
@@ -363,7 +516,8 @@ def test_whisper_files_hold_exact_month_to_date(work):
             hostdir = os.path.join(S.carbon.whisper, "collectd", node)
             found = set()
             for root, _, files in os.walk(hostdir):
-                found |= {os.path.join(root, f) for f in files if f.startswith("currency")}
+                found |= {os.path.join(root, f) for f in files
+                          if f == "currency.wsp" or f.startswith("currency-")}
             extra = found - set(want)
             assert not extra, "unexpected cost series: %s" % sorted(extra)[:5]
             for type_, tinst in (("duration", "snapshot_age"), ("duration", "refresh"),
@@ -381,7 +535,63 @@ def test_whisper_files_hold_exact_month_to_date(work):
         raise
 
 
-# ---- 2. graphite-web render API -------------------------------------------------
+# ---- 2. the previous month in whisper ----------------------------------------
+
+def test_whisper_files_hold_exact_previous_month(work):
+    need("carbon", "cd")
+    try:
+        m = month_start(S.t0)
+        prev = month_start(m - 1)
+
+        def walked():
+            done = complete_walks(S.sim, prev)
+            return done if all(done.values()) else None
+        by_org = h.wait_for(walked, 30, "complete walks of the previous month")
+        for org, walks in by_org.items():
+            start, end = h.window_of(walks[0])
+            assert window_start(walks[0]) == prev and \
+                finops_sim.parse_ts(end) // finops_sim.NS == m, \
+                "%s: previous month walked over [%s, %s), want [%s, %s)" % (
+                    org, start, end, iso(prev), iso(m))
+        ds = finops_sim.Dataset(S.dataset)
+        S.prev_expected = {"acme": expected_previous(ds, h.ORG1, S.t0),
+                           "scw.beta": expected_previous(ds, h.ORG2, S.t0)}
+        S.prev_final = expected_previous_final(S.started)
+        want = {}
+        for host, series in S.prev_expected.items():
+            for key, nanos in series.items():
+                want[S.carbon.wsp(HOSTS[host], *key, type_="currency_previous")] = \
+                    nanos / h.NANOS
+            want[S.carbon.wsp(HOSTS[host], "", "previous_final", "gauge")] = S.prev_final
+        assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
+        h.wait_for(lambda: all(os.path.exists(p) for p in want), 60,
+                   "%d whisper files" % len(want))
+        results = h.wait_for(lambda: (lambda r: r if all(r.values()) else None)(
+            whisper_latest_many(sorted(want), S.t0 - 20)), 30,
+            "a point in each of %d whisper files" % len(want), interval=0.5)
+        bad = ["%s: %r, want %r" % (p, results[p][1], v) for p, v in want.items()
+               if abs(results[p][1] - v) > EXACT]
+        for p, (ts, _) in results.items():
+            assert ts >= S.t0 - 10, "%s: point at %d predates collectd" % (p, ts)
+        assert not bad, "%d of %d whisper values differ: %s" % (len(bad), len(want), bad[:5])
+        for node in HOSTS.values():
+            found = set()
+            for root, _, files in os.walk(os.path.join(S.carbon.whisper, "collectd", node)):
+                found |= {os.path.join(root, f) for f in files
+                          if f.startswith(("currency_previous", "gauge"))}
+            extra = found - set(want)
+            assert not extra, "unexpected previous-month series: %s" % sorted(extra)[:5]
+        print("# %d whisper files exact: previous month %s (totals %.2f and %.2f EUR), %s "
+              "(fresh start %.1f days after its end)" % (
+                  len(want), iso(prev)[:7], S.prev_expected["acme"][("", "total")] / h.NANOS,
+                  S.prev_expected["scw.beta"][("", "total")] / h.NANOS,
+                  ("provisional", "final")[S.prev_final], (S.started - m) / 86400))
+    except BaseException:
+        S.failed = True
+        raise
+
+
+# ---- 3. graphite-web render API -------------------------------------------------
 
 def backfill_lines():
     """Month-to-date history of both organizations every 3 h since the first of
@@ -422,6 +632,10 @@ def backfill_lines():
     S.history = h.month_boundary_history(now)
     lines += ["%s %.9f %d" % (graphite_path(HIST, ("", "total")), v, ts)
               for ts, v in S.history]
+    # A previous-month series that stopped 2 h ago, as one of a project billed
+    # two months ago but not last month does at a month change: the
+    # previous-month breakdown must not show it.
+    lines.append("%s %.9f %d" % (STALE_PATH, STALE_VALUE, now - 7200))
     return lines
 
 
@@ -452,7 +666,7 @@ def test_render_json_total(work):
         raise
 
 
-# ---- 3. PNG ---------------------------------------------------------------------
+# ---- 4. PNG ---------------------------------------------------------------------
 
 PNG_TARGETS = [
     "aliasSub(aliasByNode(keepLastValue(collectd.{acme,scw_beta}.scw_finops.currency-total),"
@@ -497,10 +711,10 @@ def test_render_png_of_totals_and_top_projects(work):
         raise
 
 
-# ---- 4. the Grafana dashboard's queries ------------------------------------------
+# ---- 5. the Grafana dashboard's queries ------------------------------------------
 
-def check_dashboard_target(title, series, frm):
-    """Expected content of each panel (keyed by title)."""
+def check_dashboard_target(title, series, frm, ref="A", top_n=TOP):
+    """Expected content of each panel (keyed by title, and refId)."""
     names = set(series)
     last = {k: last_value(v) for k, v in series.items()}
     totals = {HOSTS[hst]: S.expected[hst][("", "total")] / h.NANOS for hst in HOSTS}
@@ -509,7 +723,27 @@ def check_dashboard_target(title, series, frm):
         assert got is not None and abs(got - want) <= EXACT * max(1, len(totals)), \
             "%s: %r, want %r" % (what, got, want)
 
-    if title == "Month-to-date total":
+    if title == "Previous month (provisional/final)" and ref == "A":
+        want = {HOSTS[hst] + " total": S.prev_expected[hst][("", "total")] / h.NANOS
+                for hst in HOSTS}
+        assert names == set(want), "%s: %s, want %s" % (title, sorted(names), sorted(want))
+        for k, v in want.items():
+            close(last[k], v, "%s %s" % (title, k))
+    elif title == "Previous month (provisional/final)" and ref == "B":
+        want = {HOSTS[hst] + " status" for hst in HOSTS}
+        assert names == want, "%s: %s, want %s" % (title, sorted(names), sorted(want))
+        for k in want:
+            # Every point of the run: the status did not move during it.
+            points = {v for _, v in series[k] if v is not None}
+            assert points == {S.prev_final}, "%s %s: %r, want %r (%s)" % (
+                title, k, points, S.prev_final, ("provisional", "final")[S.prev_final])
+    elif title.startswith("Previous month: cost by project"):
+        want = top(expected_projects(S.prev_expected), top_n)
+        assert names == set(want), "%s: %s, want %s" % (title, sorted(names), sorted(want))
+        for k, v in want.items():
+            close(last[k], v, "%s %s" % (title, k))
+        assert list(series) == list(want), "not sorted by cost: %s" % list(series)
+    elif title == "Month-to-date total":
         assert names == {"total"}, names
         close(last["total"], sum(totals.values()), title)
     elif title == "Month-to-date total per organization":
@@ -552,18 +786,62 @@ def check_dashboard_target(title, series, frm):
         raise AssertionError("panel %r has no expectation in this test" % title)
 
 
+def daily_mismatches(got, history):
+    """What differs between the daily bars graphite-web rendered ({day: EUR})
+    and those of a month-to-date history ([(ts, EUR)]): every day of the
+    history but its first (no day before it, no bar, even on the 1st) within
+    EXACT; a day after the history's last one is 0, since keepLastValue
+    carries the last value into it (collectd's points after a midnight the
+    run passed; and in a day's last hour the hourly archive ends at the next
+    midnight, so summarize has a bucket for tomorrow)."""
+    want = h.daily_spend(history)
+    want.pop(min(ts - ts % 86400 for ts, _ in history), None)
+    last_day = max(ts - ts % 86400 for ts, _ in history)
+    late = {d: v for d, v in got.items() if d > last_day}
+    out = ["missing %s" % dt.datetime.fromtimestamp(d, dt.timezone.utc).date()
+           for d in sorted(set(want) - set(got))]
+    out += ["unexpected %s" % dt.datetime.fromtimestamp(d, dt.timezone.utc).date()
+            for d in sorted(set(got) - set(want) - set(late))]
+    out += ["%s: %r, want %r" % (dt.datetime.fromtimestamp(d, dt.timezone.utc).date(),
+                                 got[d], v)
+            for d, v in sorted(want.items()) if d in got and abs(got[d] - v) > EXACT * 10]
+    out += ["%s (after the history): %r, want 0" % (
+        dt.datetime.fromtimestamp(d, dt.timezone.utc).date(), v)
+        for d, v in sorted(late.items()) if v != 0 or d > time.time() + 3600]
+    return out
+
+
 def check_daily_of_backfill(series):
     """Daily spend of acme from its history: each full day is the change of
     the last 3-hourly value, today the live value minus yesterday's last."""
     history = list(S.backfill["acme"]) + [(S.t0, S.expected["acme"][("", "total")] / h.NANOS)]
-    want = h.daily_spend(history)
     got = {ts: v for ts, v in series["acme"] if v is not None}
-    first_day = min(ts - ts % 86400 for ts, _ in history)
-    # The first day of data has no day before it: no bar (even on the 1st).
-    want.pop(first_day, None)
-    assert set(got) == set(want), "daily days %s, want %s" % (sorted(got), sorted(want))
-    for day, v in want.items():
-        assert abs(got[day] - v) <= EXACT * 10, "daily %s: %r, want %r" % (day, got[day], v)
+    bad = daily_mismatches(got, history)
+    assert not bad, "daily spend of acme: %s" % bad[:5]
+
+
+def check_metric_patterns(targets, values):
+    """Every metric pattern of the dashboard, expanded by graphite-web over the
+    stored series: month-to-date and health panels never reach a
+    previous-month series (currency-* must not match currency_previous-*),
+    the previous-month panels reach only those."""
+    previous = re.compile(r"\.(currency_previous|gauge-previous_final)(-|$)")
+    reached = set()
+    for title, target in targets:
+        for pattern in re.findall(r"\$prefix\.(?:\{[^}]*\}|[^\s(),'{])+", target["target"]):
+            query = h.grafana_substitute(pattern, values)
+            status, _, body = S.web.get("/metrics/expand", query=query, leavesOnly=1)
+            assert status == 200, "expand %s: HTTP %s" % (query, status)
+            leaves = json.loads(body)["results"]
+            assert leaves, "%s: %s matches nothing" % (title, query)
+            wrong = [x for x in leaves if bool(previous.search(x)) !=
+                     title.startswith("Previous month")]
+            assert not wrong, "%s: %s matches %s" % (title, query, wrong[:5])
+            reached |= set(leaves)
+    stored = {x for x in json.loads(S.web.get(
+        "/metrics/expand", query="collectd.{acme,scw_beta}.*.*", leavesOnly=1)[2])["results"]}
+    assert {x for x in stored if previous.search(x)} <= reached | {STALE_PATH}, \
+        "previous-month series no panel shows"
 
 
 def test_dashboard_queries(work):
@@ -581,26 +859,43 @@ def test_dashboard_queries(work):
         assert set(HOSTS.values()) <= found, "host variable lists %s" % found
         values = {"prefix": "collectd", "host": "{%s}" % ",".join(sorted(HOSTS.values())),
                   "top": TOP}
+        topvar = next(v for v in dash["templating"]["list"] if v["name"] == "top")
+        top_choices = [int(o["value"]) for o in topvar["options"]]
+        panels = {}
         for panel in dash["panels"]:
+            panels[panel["title"]] = panel
             if panel["type"] != "row":
                 assert panel["datasource"] == {"type": "graphite", "uid": "${datasource}"}, \
                     panel["title"]
-        for title, target in targets:
-            query = h.grafana_substitute(target["target"], values)
-            title = h.grafana_substitute(title, values)
-            for frm in ("-15min", "-40d"):
-                if title.startswith(("Snapshot", "API", "Charges")) and frm == "-40d":
-                    continue  # health panels: recent data only
-                series = h.wait_for(lambda: S.web.render(query, frm) or None, 20,
-                                    "%s from %s" % (title, frm))
-                check_dashboard_target(title, series, frm)
-        print("# %d dashboard queries checked against graphite-web" % len(targets))
+        check_metric_patterns(targets, values)
+        for raw_title, target in targets:
+            panel = panels[raw_title]
+            # A panel time override (Grafana's "relative time") replaces the range.
+            frms = ("-" + panel["timeFrom"],) if panel.get("timeFrom") else ("-15min", "-40d")
+            # Every choice of the top variable: 20 is more than the projects.
+            tops = top_choices if "$top" in target["target"] and \
+                raw_title.startswith("Previous month") else (TOP,)
+            for top_n in tops:
+                query = h.grafana_substitute(target["target"], dict(values, top=top_n))
+                title = h.grafana_substitute(raw_title, dict(values, top=top_n))
+                for frm in frms:
+                    if title.startswith(("Snapshot", "API", "Charges")) and frm == "-40d":
+                        continue  # health panels: recent data only
+                    series = h.wait_for(lambda: S.web.render(query, frm) or None, 20,
+                                        "%s from %s" % (title, frm))
+                    check_dashboard_target(title, series, frm, target["refId"], top_n)
+                if raw_title.startswith("Previous month: cost by project"):
+                    # Without its time override the stale series would show.
+                    older = S.web.render(query, "-40d")
+                    assert "acme.stale_project" in older, sorted(older)
+        print("# %d dashboard queries checked against graphite-web, %.0f s after the "
+              "start (quiet for %d s)" % (len(targets), time.time() - S.started, RUN_BUDGET))
     except BaseException:
         S.failed = True
         raise
 
 
-# ---- 5. daily spend across a month boundary ------------------------------------
+# ---- 6. daily spend across a month boundary ------------------------------------
 
 def test_daily_spend_across_month_boundary(work):
     need("web")
@@ -609,19 +904,23 @@ def test_daily_spend_across_month_boundary(work):
         target = next(t["target"] for title, t in targets if title.startswith("Daily spend"))
         query = h.grafana_substitute(target, {"prefix": "collectd", "host": HIST, "top": TOP})
         want = h.daily_spend(S.history)
-        first_day = min(ts - ts % 86400 for ts, _ in S.history)
-        want.pop(first_day, None)
-        firsts = [d for d in want if dt.datetime.fromtimestamp(d, dt.timezone.utc).day == 1]
+        want.pop(min(ts - ts % 86400 for ts, _ in S.history), None)
+        # Firsts with a refresh (not today's 1st before its first one, at 00:30).
+        refreshed = {ts - ts % 86400 for ts, v in S.history if v > 0}
+        firsts = [d for d in want if dt.datetime.fromtimestamp(d, dt.timezone.utc).day == 1
+                  and d in refreshed]
         assert firsts, "the history must contain a first of the month"
+        last = {}
 
         def got():
             series = S.web.render(query, "-40d").get(HIST, [])
             values = {ts: v for ts, v in series if v is not None}
-            return values if set(values) == set(want) else None
-        values = h.wait_for(got, 30, "daily spend of %d days" % len(want))
-        for day, v in want.items():
-            assert abs(values[day] - v) <= EXACT * 10, "%s: %r, want %r" % (
-                dt.datetime.fromtimestamp(day, dt.timezone.utc).date(), values[day], v)
+            last.update(bad=daily_mismatches(values, S.history))
+            return values if not last["bad"] else None
+        try:
+            values = h.wait_for(got, 30, "daily spend of %d days" % len(want))
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (e, last.get("bad", [])[:5])) from None
         for d in firsts:
             assert values[d] > 0, "the 1st must show the new month's first day"
         print("# daily spend exact for %d days, including %s" % (len(want), ", ".join(
@@ -631,7 +930,7 @@ def test_daily_spend_across_month_boundary(work):
         raise
 
 
-# ---- 6. stop ---------------------------------------------------------------------
+# ---- 7. stop ---------------------------------------------------------------------
 
 def test_everything_stops(work):
     need("cd", "carbon", "web")
@@ -654,6 +953,7 @@ if __name__ == "__main__":
     try:
         h.run([
             test_whisper_files_hold_exact_month_to_date,
+            test_whisper_files_hold_exact_previous_month,
             test_render_json_total,
             test_render_png_of_totals_and_top_projects,
             test_dashboard_queries,
