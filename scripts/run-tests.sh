@@ -9,7 +9,7 @@
 #             seconds of a year, a leap day), with the main suite's build
 #   asan      the unit tests again under AddressSanitizer + UBSan
 #   tsan      the snapshot hand-over test under ThreadSanitizer
-#   fuzz      each libFuzzer target for SCW_FUZZ_SECONDS (default 60)
+#   fuzz      each libFuzzer target for SCW_FUZZ_SECONDS (default 30)
 #   lint      cppcheck, and a -Werror build with clang
 # SCW_SUITES="main asan" runs a subset.
 set -u
@@ -149,7 +149,7 @@ for suite in $suites; do
       fi
     else fail=$((fail + 1)); fi ;;
   fuzz)
-    sh "$top/scripts/fuzz.sh" "${SCW_FUZZ_SECONDS:-60}" >"$out/fuzz.out" 2>&1
+    sh "$top/scripts/fuzz.sh" "${SCW_FUZZ_SECONDS:-30}" >"$out/fuzz.out" 2>&1
     grep -E '^(ok|not ok) ' "$out/fuzz.out"
     pass=$((pass + $(grep -c '^ok ' "$out/fuzz.out")))
     fail=$((fail + $(grep -c '^not ok ' "$out/fuzz.out")))
