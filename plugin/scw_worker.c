@@ -373,8 +373,10 @@ int64_t scw_worker_step(scw_worker_t *w, int64_t now, const scw_worker_io_t *io)
   int rc = walk(w, &act, io, &snap, &retry_after);
   if (rc == 1) /* a 401, and the key file held a new key: use it now */
     rc = walk(w, &act, io, &snap, &retry_after);
-  if (atomic_load(&w->stop))
+  if (atomic_load(&w->stop)) { /* shutdown: nothing more to publish */
+    scw_snapshot_release(snap);
     return now;
+  }
   /* The walk took time: its end is when the schedule hears of it. */
   int64_t done = now + (rc == 0 ? (int64_t)snap->duration : 0);
   pthread_mutex_lock(&w->lock);
