@@ -206,7 +206,7 @@ static double thread_cpu_seconds(void) {
 void scw_dispatch_read(scw_org_t *org, int64_t now) {
   double cpu_start = thread_cpu_seconds();
   /* What this callback costs collectd, reported one read late. */
-  submit_gauge(org, "duration", "read_cpu", org->current_cache.last_read_cpu);
+  submit_gauge(org, "duration", "read_cpu", org->last_read_cpu);
   submit_self(org);
   scw_worker_view_t view;
   scw_worker_view(org->worker, now, &view);
@@ -220,5 +220,5 @@ void scw_dispatch_read(scw_org_t *org, int64_t now) {
   dispatch_current(org, cur, &view, now);
   dispatch_closing(org, cur, &view);
   scw_snapshot_release(cur);
-  org->current_cache.last_read_cpu = thread_cpu_seconds() - cpu_start;
+  org->last_read_cpu = thread_cpu_seconds() - cpu_start;
 }

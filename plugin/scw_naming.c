@@ -8,6 +8,13 @@
 
 #define SUFFIX_LEN 9 /* "-" + 8 hex digits */
 
+uint64_t scw_fnv64(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ b[i]) * UINT64_C(0x100000001b3);
+  return h;
+}
+
 uint32_t scw_hash32(const char *s) {
   uint32_t h = 2166136261u;
   for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {

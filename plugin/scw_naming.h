@@ -25,6 +25,11 @@
 /* FNV-1a, 32 bits: stable across runs and machines. */
 uint32_t scw_hash32(const char *s);
 
+/* FNV-1a, 64 bits, over n bytes, continuing from h (start with
+ * SCW_FNV64_INIT): checksums and fingerprints, not names. */
+#define SCW_FNV64_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t scw_fnv64(uint64_t h, const void *p, size_t n);
+
 /* Sanitised copy of raw (malloc'd, any length; NULL on ENOMEM). */
 char *scw_name_clean(const char *raw);
 

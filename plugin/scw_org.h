@@ -64,14 +64,13 @@ typedef struct {
   meta_data_t **series_meta;
   size_t n_series_meta;
   const scw_snapshot_t *meta_of; /* the snapshot they belong to */
-  uint64_t meta_generation;
-  double last_read_cpu; /* CPU seconds of the previous read */
 } scw_read_cache_t;
 
 typedef struct scw_org {
   scw_org_config_t cfg;
   struct scw_worker *worker; /* created with the block, started by init */
   scw_read_cache_t current_cache, closing_cache;
+  double last_read_cpu; /* reader only: CPU seconds of the previous read */
   struct scw_org *next; /* module-wide list */
 } scw_org_t;
 

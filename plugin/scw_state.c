@@ -19,10 +19,7 @@
 #define MAX_STATE_BYTES (512u * 1024 * 1024)
 
 static uint64_t fnv64(const char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-  return h;
+  return scw_fnv64(SCW_FNV64_INIT, p, n);
 }
 
 /* ---- writing ---------------------------------------------------------- */

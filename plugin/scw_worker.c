@@ -278,19 +278,15 @@ static scw_snapshot_t *names_source(scw_worker_t *w, const char *period) {
 /* 64-bit FNV-1a over what a walk found (names and amounts): two walks with
  * the same fingerprint saw the same month. */
 static uint64_t fingerprint(const scw_snapshot_t *snap) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-#define MIX(p, n)                                                              \
-  for (size_t k_ = 0; k_ < (n); k_++)                                          \
-    h = (h ^ ((const unsigned char *)(p))[k_]) * 0x100000001b3ULL
+  uint64_t h = SCW_FNV64_INIT;
   for (size_t i = 0; i < snap->n_series; i++) {
     const scw_series_t *s = &snap->series[i];
-    MIX(s->plugin_instance, strlen(s->plugin_instance) + 1);
-    MIX(s->type_instance, strlen(s->type_instance) + 1);
-    MIX(&s->nanos, sizeof(s->nanos));
+    h = scw_fnv64(h, s->plugin_instance, strlen(s->plugin_instance) + 1);
+    h = scw_fnv64(h, s->type_instance, strlen(s->type_instance) + 1);
+    h = scw_fnv64(h, &s->nanos, sizeof(s->nanos));
   }
-  MIX(&snap->total_nanos, sizeof(snap->total_nanos));
-  MIX(&snap->skipped, sizeof(snap->skipped));
-#undef MIX
+  h = scw_fnv64(h, &snap->total_nanos, sizeof(snap->total_nanos));
+  h = scw_fnv64(h, &snap->skipped, sizeof(snap->skipped));
   return h;
 }
 
