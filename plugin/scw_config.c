@@ -245,6 +245,19 @@ static int get_max_response(scw_org_config_t *cfg, const oconfig_item_t *ci) {
   return 0;
 }
 
+/* 0 (no cap) or at least 2: one kept series and "other". */
+static int get_max_series(scw_org_config_t *cfg, const oconfig_item_t *ci) {
+  int v;
+  if (get_int_range(cfg, ci, &v, 0, 10000000) != 0)
+    return -1;
+  if (v == 1) {
+    CFG_ERROR(cfg, ci->key, "%s", "must be 0 (no cap) or at least 2");
+    return -1;
+  }
+  cfg->max_series = (size_t)v;
+  return 0;
+}
+
 static int config_option(scw_org_config_t *cfg, const oconfig_item_t *c) {
   const char *k = c->key;
   int page_size = (int)cfg->query.page_size;
@@ -310,6 +323,13 @@ static int config_option(scw_org_config_t *cfg, const oconfig_item_t *c) {
     return get_string(cfg, c, &cfg->ca_cert);
   if (strcasecmp(k, "Proxy") == 0)
     return get_string(cfg, c, &cfg->proxy);
+  if (strcasecmp(k, "MaxSeries") == 0)
+    return get_max_series(cfg, c);
+  if (strcasecmp(k, "SendMetadata") == 0)
+    return get_bool(cfg, c, &cfg->send_metadata);
+  int budget = scw_config_budget_option(cfg, c);
+  if (budget <= 0)
+    return budget;
   CFG_ERROR(cfg, k, "%s", "unknown option");
   return -1;
 }
@@ -344,6 +364,13 @@ static int check_complete(scw_org_config_t *cfg) {
               DATA_MAX_NAME_LEN - 1);
     return -1;
   }
+  for (size_t i = 0; i < cfg->budgets.n_budgets; i++)
+    if (cfg->budgets.budgets[i].project != NULL &&
+        cfg->group_by == SCW_GROUP_ORGANIZATION) {
+      CFG_ERROR(cfg, "Project", "%s", "a project's Budget needs GroupBy "
+                "project, sku or resource");
+      return -1;
+    }
   cfg->query.base_url = cfg->url;
   cfg->query.organization_id = cfg->organization_id;
   warn_insecure(cfg);

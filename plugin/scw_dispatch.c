@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "scw_budget.h"
 #include "scw_money.h"
 #include "scw_naming.h"
 #include "scw_worker.h"
@@ -67,6 +68,10 @@ static void cache_update(const scw_org_t *org, scw_read_cache_t *c,
                          scw_snapshot_t *snap) {
   if (c->meta_of == snap && c->series_meta != NULL)
     return;
+  if (!org->cfg.send_metadata) {
+    scw_read_cache_free(c);
+    return;
+  }
   scw_read_cache_free(c);
   c->series_meta = calloc(snap->n_series + 1, sizeof(*c->series_meta));
   if (c->series_meta == NULL)
@@ -133,6 +138,39 @@ static void submit_costs(const scw_org_t *org, scw_read_cache_t *cache,
          meta ? meta[snap->n_series] : NULL);
 }
 
+/* Forecasts (scw_forecast.h) and budget use, in percent of the budget. */
+static void submit_outlook(const scw_org_t *org, const scw_snapshot_t *snap) {
+  if (snap->forecast_nanos >= 0)
+    submit_gauge(org, "currency_forecast", "total",
+                 scw_money_to_double(snap->forecast_nanos));
+  for (size_t i = 0; i < snap->n_projects; i++) {
+    const scw_project_cost_t *p = &snap->projects[i];
+    if (p->forecast_nanos >= 0)
+      submit(org, p->plugin_instance, "currency_forecast", "",
+             (value_t){.gauge = scw_money_to_double(p->forecast_nanos)}, NULL);
+  }
+  const scw_budgets_t *b = &org->cfg.budgets;
+  for (size_t i = 0; i < b->n_budgets; i++) {
+    const scw_budget_t *budget = &b->budgets[i];
+    const char *pi = "";
+    if (budget->project != NULL) {
+      const scw_project_cost_t *p = scw_budget_project(snap, budget->project);
+      if (p == NULL)
+        continue; /* no cost this month yet: no series name either */
+      pi = p->plugin_instance;
+    }
+    int64_t mtd, forecast;
+    scw_budget_amounts(budget, snap, &mtd, &forecast);
+    double whole = scw_money_to_double(budget->budget_nanos);
+    submit(org, pi, "percent", "budget_used",
+           (value_t){.gauge = 100.0 * scw_money_to_double(mtd) / whole}, NULL);
+    if (forecast >= 0)
+      submit(org, pi, "percent", "budget_forecast",
+             (value_t){.gauge = 100.0 * scw_money_to_double(forecast) / whole},
+             NULL);
+  }
+}
+
 /* A month without a walk yet: nothing has been charged as far as we know. */
 static void submit_empty_month(const scw_org_t *org, const char *period) {
   meta_kv_t kv[] = {
@@ -140,7 +178,8 @@ static void submit_empty_month(const scw_org_t *org, const char *period) {
       {"currency", org->cfg.currency},
       {"billing_period", period},
   };
-  meta_data_t *md = build_meta(kv, STATIC_ARRAY_SIZE(kv));
+  meta_data_t *md =
+      org->cfg.send_metadata ? build_meta(kv, STATIC_ARRAY_SIZE(kv)) : NULL;
   submit(org, "", "currency", "total", (value_t){.gauge = 0}, md);
   meta_data_destroy(md);
 }
@@ -164,8 +203,10 @@ static void dispatch_current(scw_org_t *org, scw_snapshot_t *cur,
                              const scw_worker_view_t *view, int64_t now) {
   int this_month = cur != NULL && strcmp(cur->period, view->current_period) == 0;
   if (this_month) {
-    if (now - cur->created <= 3 * (int64_t)org->cfg.refresh_interval)
+    if (now - cur->created <= 3 * (int64_t)org->cfg.refresh_interval) {
       submit_costs(org, &org->current_cache, cur, "currency");
+      submit_outlook(org, cur);
+    }
   } else if (view->publish_empty) {
     submit_empty_month(org, view->current_period);
   } else if (cur != NULL) {
@@ -214,6 +255,7 @@ void scw_dispatch_read(scw_org_t *org, int64_t now) {
   if (cur != NULL) {
     submit_gauge(org, "count", "charges", (double)cur->charges);
     submit_gauge(org, "count", "skipped_charges", (double)cur->skipped);
+    submit_gauge(org, "count", "folded_groups", (double)cur->folded);
     submit_gauge(org, "duration", "refresh", cur->duration);
     submit_gauge(org, "duration", "snapshot_age", (double)(now - cur->created));
   }

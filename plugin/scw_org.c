@@ -27,6 +27,11 @@ int scw_org_config_init(scw_org_config_t *cfg, const char *name) {
   cfg->max_response = 64 * 1024 * 1024;
   cfg->verify_peer = 1;
   cfg->verify_host = 1;
+  cfg->max_series = SCW_DEFAULT_MAX_SERIES;
+  cfg->send_metadata = 1;
+  static const int64_t thresholds_bp[] = {5000, 8000, 10000};
+  memcpy(cfg->budgets.thresholds_bp, thresholds_bp, sizeof(thresholds_bp));
+  cfg->budgets.n_thresholds = 3;
   return 0;
 }
 
@@ -44,5 +49,6 @@ void scw_org_config_free(scw_org_config_t *cfg) {
   free(cfg->url);
   free(cfg->ca_cert);
   free(cfg->proxy);
+  scw_budgets_free(&cfg->budgets);
   memset(cfg, 0, sizeof(*cfg));
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "scw_agg.h"
+#include "scw_budget.h"
 #include "scw_query.h"
 #include "scw_secret.h"
 #include "scw_snapshot.h"
@@ -49,7 +50,15 @@ typedef struct {
   size_t max_response;  /* bytes, <= SIZE_MAX by construction */
   int verify_peer;
   int verify_host;
+  size_t max_series;    /* MaxSeries: series kept per walk, "other" included;
+                           0: no cap */
+  int send_metadata;    /* meta data on cost series (write_http, write_log) */
+  scw_budgets_t budgets; /* Budget, <Project> Budget, BudgetThresholds */
 } scw_org_config_t;
+
+/* Series per walk unless MaxSeries says otherwise: GroupBy resource can
+ * mean tens of thousands, each a file in Graphite (README, Scaling). */
+#define SCW_DEFAULT_MAX_SERIES 5000
 
 /* Defaults for block `name`; 0 on success, -1 on ENOMEM. */
 int scw_org_config_init(scw_org_config_t *cfg, const char *name);

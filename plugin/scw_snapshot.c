@@ -699,6 +699,7 @@ scw_rc_t scw_snapshot_build_period(scw_agg_t *agg, scw_label_mode_t label_mode,
     return scw_fail(err, SCW_ERR_NOMEM, "snapshot");
   }
   s->agg = agg;
+  s->forecast_nanos = -1;
   atomic_init(&s->refs, 1);
   s->total_nanos = agg->total_nanos;
   memcpy(s->currency, agg->currency, sizeof(s->currency));
@@ -737,6 +738,11 @@ void scw_snapshot_release(scw_snapshot_t *snap) {
   scw_agg_free(snap->agg);
   scw_names_free(snap->names);
   free(snap->series);
+  for (size_t i = 0; i < snap->n_projects; i++) {
+    free(snap->projects[i].project_id);
+    free(snap->projects[i].project_name);
+  }
+  free(snap->projects);
   free(snap);
 }
 

@@ -75,6 +75,15 @@ typedef struct {
   const char *resource_name;
 } scw_series_t;
 
+/* One project's cost, folded groups included (scw_fold.h). */
+typedef struct {
+  char plugin_instance[SCW_NAME_SIZE]; /* its series' plugin instance */
+  char *project_id;                    /* owned */
+  char *project_name;                  /* owned; NULL when unknown */
+  int64_t nanos;                       /* month to date */
+  int64_t forecast_nanos;              /* end of month; -1: none */
+} scw_project_cost_t;
+
 typedef struct {
   scw_series_t *series; /* one per group, sorted by identifier */
   size_t n_series;
@@ -91,6 +100,11 @@ typedef struct {
   scw_agg_t *agg;   /* owns the strings series point to */
   scw_names_t *names; /* every name given in `period` so far */
   uint64_t generation; /* set by scw_slot_publish: 1, 2, ... per slot */
+  /* Filled after the build by the worker (scw_fold.h, scw_forecast.h). */
+  scw_project_cost_t *projects; /* per project, sorted by plugin instance */
+  size_t n_projects;
+  size_t folded;          /* groups summed into the "other" series */
+  int64_t forecast_nanos; /* end-of-month forecast of the total; -1: none */
   atomic_int refs;
 } scw_snapshot_t;
 

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "scw_charge.h"
+#include "scw_fold.h"
+#include "scw_money.h"
 
 #define MAGIC "scw_finops-state"
 #define MAX_STATE_BYTES (512u * 1024 * 1024)
@@ -77,9 +79,25 @@ static json_object *snapshot_to_json(const scw_snapshot_t *snap) {
     ADD(e, "sku", str_or_null(s->sku));
     ADD(e, "resource_id", str_or_null(s->resource_id));
     ADD(e, "resource_name", str_or_null(s->resource_name));
+    if (s->project_id == NULL && snap->folded > 0)
+      ADD(e, "other", json_object_new_boolean(1));
     json_object_array_add(series, e);
   }
   ADD(o, "series", series);
+  ADD(o, "folded", json_object_new_int64((int64_t)snap->folded));
+  ADD(o, "forecast_nanos", json_object_new_int64(snap->forecast_nanos));
+  json_object *projects = json_object_new_array();
+  for (size_t i = 0; i < snap->n_projects; i++) {
+    const scw_project_cost_t *p = &snap->projects[i];
+    json_object *e = json_object_new_object();
+    ADD(e, "pi", json_object_new_string(p->plugin_instance));
+    ADD(e, "project_id", json_object_new_string(p->project_id));
+    ADD(e, "project_name", str_or_null(p->project_name));
+    ADD(e, "nanos", json_object_new_int64(p->nanos));
+    ADD(e, "forecast_nanos", json_object_new_int64(p->forecast_nanos));
+    json_object_array_add(projects, e);
+  }
+  ADD(o, "projects", projects);
   json_object *names = json_object_new_array();
   const scw_names_t *table = scw_snapshot_names(snap);
   for (size_t i = 0; table != NULL && i < scw_names_count(table); i++) {
@@ -96,6 +114,45 @@ static json_object *snapshot_to_json(const scw_snapshot_t *snap) {
   return o;
 }
 
+static json_object *history_to_json(const scw_history_t *h) {
+  json_object *o = json_object_new_object();
+  ADD(o, "period", json_object_new_string(h->period));
+  json_object *tracks = json_object_new_array();
+  for (size_t i = 0; i < h->n_tracks; i++) {
+    const scw_track_t *t = &h->tracks[i];
+    json_object *e = json_object_new_object(), *s = json_object_new_array();
+    ADD(e, "key", json_object_new_string(t->key));
+    for (size_t k = 0; k < t->n; k++) {
+      json_object *pair = json_object_new_array();
+      json_object_array_add(pair, json_object_new_int64(t->s[k].t));
+      json_object_array_add(pair, json_object_new_int64(t->s[k].nanos));
+      json_object_array_add(s, pair);
+    }
+    ADD(e, "samples", s);
+    json_object_array_add(tracks, e);
+  }
+  ADD(o, "tracks", tracks);
+  return o;
+}
+
+static json_object *alerts_to_json(const scw_alerts_t *a) {
+  json_object *o = json_object_new_object();
+  ADD(o, "period", json_object_new_string(a->period));
+  json_object *list = json_object_new_array();
+  for (size_t i = 0; i < a->n_alerts; i++) {
+    const scw_alert_t *al = &a->alerts[i];
+    json_object *e = json_object_new_object(), *used = json_object_new_array();
+    ADD(e, "key", json_object_new_string(al->key));
+    for (size_t k = 0; k < al->n_used; k++)
+      json_object_array_add(used, json_object_new_int64(al->used_bp[k]));
+    ADD(e, "used_bp", used);
+    ADD(e, "forecast", json_object_new_boolean(al->forecast));
+    json_object_array_add(list, e);
+  }
+  ADD(o, "alerts", list);
+  return o;
+}
+
 static json_object *state_to_json(const scw_state_t *st) {
   json_object *o = json_object_new_object();
   ADD(o, "organization_id", json_object_new_string(st->organization_id));
@@ -109,6 +166,10 @@ static json_object *state_to_json(const scw_state_t *st) {
   for (int i = 0; i < 2; i++)
     if (st->snaps[i] != NULL)
       ADD(o, slot_names[i], snapshot_to_json(st->snaps[i]));
+  if (st->history != NULL)
+    ADD(o, "forecast_history", history_to_json(st->history));
+  if (st->alerts != NULL)
+    ADD(o, "budget_alerts", alerts_to_json(st->alerts));
   return o;
 }
 
@@ -248,6 +309,12 @@ typedef struct {
   int64_t nanos;
 } saved_series_t;
 
+static int cmp_series_id(const void *a, const void *b) {
+  const scw_series_t *x = a, *y = b;
+  int c = strcmp(x->plugin_instance, y->plugin_instance);
+  return c != 0 ? c : strcmp(x->type_instance, y->type_instance);
+}
+
 static int cmp_saved(const void *a, const void *b) {
   const saved_series_t *x = a, *y = b;
   int c = strcmp(x->pi, y->pi);
@@ -276,8 +343,22 @@ static int same_series(const scw_snapshot_t *snap, saved_series_t *saved,
   return same;
 }
 
+/* Optional members: absent is the default, present must be well typed. */
+static int opt_i64(json_object *o, const char *key, int64_t dflt, int64_t *out) {
+  *out = dflt;
+  return json_object_object_get_ex(o, key, NULL) ? get_i64(o, key, out) : 0;
+}
+
+static int is_other(json_object *e) {
+  json_object *v;
+  return json_object_object_get_ex(e, "other", &v) &&
+         json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+/* A saved series into agg, or (the folded "other" series) into *other. */
 static scw_rc_t add_series(scw_agg_t *agg, json_object *e, const char *currency,
-                           saved_series_t *saved, scw_error_t *err) {
+                           saved_series_t *saved, scw_series_t *other,
+                           scw_error_t *err) {
   const char *project_id, *project_name, *sku, *resource_id, *resource_name;
   int64_t nanos;
   if (!json_object_is_type(e, json_type_object) ||
@@ -288,10 +369,65 @@ static scw_rc_t add_series(scw_agg_t *agg, json_object *e, const char *currency,
       get_str(e, "resource_name", 1, &resource_name))
     return scw_fail(err, SCW_ERR_PARSE, "a series is malformed");
   saved->nanos = nanos;
+  if (is_other(e)) {
+    if (other->plugin_instance[0] != '\0' ||
+        strlen(saved->pi) >= SCW_NAME_SIZE || strlen(saved->ti) >= SCW_NAME_SIZE)
+      return scw_fail(err, SCW_ERR_PARSE, "a folded series is malformed");
+    snprintf(other->plugin_instance, SCW_NAME_SIZE, "%s", saved->pi);
+    snprintf(other->type_instance, SCW_NAME_SIZE, "%s", saved->ti);
+    other->nanos = nanos;
+    return SCW_OK;
+  }
   scw_charge_t c = {project_id ? project_id : "", project_name, sku ? sku : "",
                     resource_id ? resource_id : "", resource_name, currency,
                     nanos};
   return scw_agg_add(agg, &c, err);
+}
+
+/* Puts the folded series back into a rebuilt snapshot. */
+static scw_rc_t restore_other(scw_snapshot_t *snap, const scw_series_t *other,
+                              int64_t folded, scw_error_t *err) {
+  scw_series_t *more =
+      realloc(snap->series, (snap->n_series + 1) * sizeof(*more));
+  if (more == NULL)
+    return scw_fail(err, SCW_ERR_NOMEM, "restoring a snapshot");
+  snap->series = more;
+  snap->series[snap->n_series++] = *other;
+  qsort(snap->series, snap->n_series, sizeof(*snap->series), cmp_series_id);
+  snap->folded = (size_t)folded;
+  return scw_money_add(&snap->total_nanos, other->nanos, err);
+}
+
+static scw_rc_t projects_from_json(json_object *arr, scw_snapshot_t *snap,
+                                   scw_error_t *err) {
+  size_t n = json_object_array_length(arr);
+  snap->projects = calloc(n ? n : 1, sizeof(*snap->projects));
+  if (snap->projects == NULL)
+    return scw_fail(err, SCW_ERR_NOMEM, "restoring a snapshot");
+  int64_t sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    json_object *e = json_object_array_get_idx(arr, i);
+    const char *pi, *id, *name;
+    int64_t nanos, forecast;
+    if (!json_object_is_type(e, json_type_object) || get_str(e, "pi", 0, &pi) ||
+        get_str(e, "project_id", 0, &id) || get_str(e, "project_name", 1, &name) ||
+        get_i64(e, "nanos", &nanos) || get_i64(e, "forecast_nanos", &forecast) ||
+        strlen(pi) >= SCW_NAME_SIZE)
+      return scw_fail(err, SCW_ERR_PARSE, "a project total is malformed");
+    scw_project_cost_t *p = &snap->projects[snap->n_projects++];
+    snprintf(p->plugin_instance, SCW_NAME_SIZE, "%s", pi);
+    p->project_id = strdup(id);
+    p->project_name = name != NULL ? strdup(name) : NULL;
+    p->nanos = nanos;
+    p->forecast_nanos = forecast;
+    if (p->project_id == NULL || (name != NULL && p->project_name == NULL))
+      return scw_fail(err, SCW_ERR_NOMEM, "restoring a snapshot");
+    if (scw_money_add(&sum, nanos, err) != SCW_OK)
+      return SCW_ERR_PARSE;
+  }
+  if (n > 0 && sum != snap->total_nanos)
+    return scw_fail(err, SCW_ERR_PARSE, "project totals do not add up");
+  return SCW_OK;
 }
 
 static scw_rc_t names_from_json(json_object *arr, scw_names_t *names,
@@ -317,8 +453,8 @@ static scw_rc_t names_from_json(json_object *arr, scw_names_t *names,
 static scw_rc_t snapshot_from_json(json_object *o, const scw_state_t *st,
                                    scw_snapshot_t **out, scw_error_t *err) {
   const char *period;
-  int64_t created, charges, skipped, total;
-  json_object *series, *names_arr, *duration;
+  int64_t created, charges, skipped, total, folded, forecast;
+  json_object *series, *names_arr, *duration, *projects = NULL;
   if (!json_object_is_type(o, json_type_object) ||
       get_str(o, "period", 0, &period) || strlen(period) != 7 ||
       get_i64(o, "created", &created) || get_i64(o, "charges", &charges) ||
@@ -328,8 +464,13 @@ static scw_rc_t snapshot_from_json(json_object *o, const scw_state_t *st,
       !json_object_object_get_ex(o, "series", &series) ||
       !json_object_is_type(series, json_type_array) ||
       !json_object_object_get_ex(o, "names", &names_arr) ||
-      !json_object_is_type(names_arr, json_type_array))
+      !json_object_is_type(names_arr, json_type_array) ||
+      opt_i64(o, "folded", 0, &folded) || folded < 0 ||
+      opt_i64(o, "forecast_nanos", -1, &forecast) ||
+      (json_object_object_get_ex(o, "projects", &projects) &&
+       !json_object_is_type(projects, json_type_array)))
     return scw_fail(err, SCW_ERR_PARSE, "a snapshot is malformed");
+  scw_series_t other = {.nanos = 0};
   size_t n = json_object_array_length(series);
   scw_agg_t *agg = scw_agg_new(st->group_by, st->currency);
   scw_names_t *names = scw_names_new(period, st->group_by, st->label_mode);
@@ -339,7 +480,10 @@ static scw_rc_t snapshot_from_json(json_object *o, const scw_state_t *st,
                     : scw_fail(err, SCW_ERR_NOMEM, "restoring a snapshot");
   for (size_t i = 0; rc == SCW_OK && i < n; i++)
     rc = add_series(agg, json_object_array_get_idx(series, i), st->currency,
-                    &saved[i], err);
+                    &saved[i], &other, err);
+  if (rc == SCW_OK && (folded > 0) != (other.plugin_instance[0] != '\0'))
+    rc = scw_fail(err, SCW_ERR_PARSE, "a snapshot's folded series is "
+                                      "inconsistent");
   if (rc == SCW_OK && n == 0 && total != 0) { /* GroupBy organization */
     scw_charge_t c = {"", NULL, "", "", NULL, st->currency, total};
     rc = scw_agg_add(agg, &c, err);
@@ -351,6 +495,8 @@ static scw_rc_t snapshot_from_json(json_object *o, const scw_state_t *st,
     rc = scw_snapshot_build_period(agg, st->label_mode, period, names, &snap, err);
     agg = NULL; /* the build owns it, also on failure */
   }
+  if (rc == SCW_OK && folded > 0)
+    rc = restore_other(snap, &other, folded, err);
   if (rc == SCW_OK && !same_series(snap, saved, n, total))
     rc = scw_fail(err, SCW_ERR_PARSE, "a snapshot does not rebuild to its "
                                       "saved names and amounts");
@@ -361,6 +507,13 @@ static scw_rc_t snapshot_from_json(json_object *o, const scw_state_t *st,
     scw_snapshot_release(snap);
     return rc;
   }
+  rc = projects != NULL ? projects_from_json(projects, snap, err)
+                        : scw_snapshot_summarise(snap, err);
+  if (rc != SCW_OK) {
+    scw_snapshot_release(snap);
+    return rc;
+  }
+  snap->forecast_nanos = forecast;
   snap->created = created;
   snap->duration = json_object_get_double(duration);
   snap->charges = (size_t)charges;
@@ -449,6 +602,71 @@ static scw_rc_t check_identity(json_object *root, const scw_state_t *st,
   return SCW_OK;
 }
 
+static scw_rc_t history_from_json(json_object *o, scw_history_t *h,
+                                  scw_error_t *err) {
+  const char *period;
+  json_object *tracks;
+  if (!json_object_is_type(o, json_type_object) ||
+      get_str(o, "period", 0, &period) || strlen(period) >= sizeof(h->period) ||
+      !json_object_object_get_ex(o, "tracks", &tracks) ||
+      !json_object_is_type(tracks, json_type_array))
+    return scw_fail(err, SCW_ERR_PARSE, "the forecast history is malformed");
+  for (size_t i = 0; i < json_object_array_length(tracks); i++) {
+    json_object *e = json_object_array_get_idx(tracks, i), *samples;
+    const char *key;
+    if (!json_object_is_type(e, json_type_object) || get_str(e, "key", 0, &key) ||
+        !json_object_object_get_ex(e, "samples", &samples) ||
+        !json_object_is_type(samples, json_type_array))
+      return scw_fail(err, SCW_ERR_PARSE, "the forecast history is malformed");
+    for (size_t k = 0; k < json_object_array_length(samples); k++) {
+      json_object *pair = json_object_array_get_idx(samples, k);
+      json_object *t = json_object_array_get_idx(pair, 0);
+      json_object *v = json_object_array_get_idx(pair, 1);
+      if (!json_object_is_type(pair, json_type_array) ||
+          !json_object_is_type(t, json_type_int) ||
+          !json_object_is_type(v, json_type_int))
+        return scw_fail(err, SCW_ERR_PARSE, "a forecast sample is malformed");
+      scw_rc_t rc = scw_history_add(h, period, key, json_object_get_int64(t),
+                                    json_object_get_int64(v), err);
+      if (rc != SCW_OK)
+        return rc;
+    }
+  }
+  return SCW_OK;
+}
+
+static scw_rc_t alerts_from_json(json_object *o, scw_alerts_t *a,
+                                 scw_error_t *err) {
+  const char *period;
+  json_object *list;
+  if (!json_object_is_type(o, json_type_object) ||
+      get_str(o, "period", 0, &period) || strlen(period) >= sizeof(a->period) ||
+      !json_object_object_get_ex(o, "alerts", &list) ||
+      !json_object_is_type(list, json_type_array))
+    return scw_fail(err, SCW_ERR_PARSE, "the budget alerts are malformed");
+  snprintf(a->period, sizeof(a->period), "%s", period);
+  scw_rc_t rc = SCW_OK;
+  for (size_t i = 0; rc == SCW_OK && i < json_object_array_length(list); i++) {
+    json_object *e = json_object_array_get_idx(list, i), *used, *fc;
+    const char *key;
+    if (!json_object_is_type(e, json_type_object) || get_str(e, "key", 0, &key) ||
+        !json_object_object_get_ex(e, "used_bp", &used) ||
+        !json_object_is_type(used, json_type_array) ||
+        !json_object_object_get_ex(e, "forecast", &fc) ||
+        !json_object_is_type(fc, json_type_boolean))
+      return scw_fail(err, SCW_ERR_PARSE, "the budget alerts are malformed");
+    for (size_t k = 0; rc == SCW_OK && k < json_object_array_length(used); k++) {
+      json_object *bp = json_object_array_get_idx(used, k);
+      if (!json_object_is_type(bp, json_type_int))
+        return scw_fail(err, SCW_ERR_PARSE, "the budget alerts are malformed");
+      rc = scw_alerts_mark(a, key, SCW_BUDGET_USED, json_object_get_int64(bp), err);
+    }
+    if (rc == SCW_OK && json_object_get_boolean(fc))
+      rc = scw_alerts_mark(a, key, SCW_BUDGET_FORECAST, 10000, err);
+  }
+  return rc;
+}
+
 scw_rc_t scw_state_load(const char *path, scw_state_t *st, scw_error_t *err) {
   char *buf = NULL;
   size_t len = 0;
@@ -478,9 +696,21 @@ scw_rc_t scw_state_load(const char *path, scw_state_t *st, scw_error_t *err) {
   for (int i = 0; rc == SCW_OK && i < 2; i++)
     if (json_object_object_get_ex(root, slot_names[i], &o))
       rc = snapshot_from_json(o, st, &snaps[i], err);
+  scw_history_t history;
+  scw_alerts_t alerts;
+  memset(&alerts, 0, sizeof(alerts));
+  scw_history_init(&history);
+  if (rc == SCW_OK && st->history != NULL &&
+      json_object_object_get_ex(root, "forecast_history", &o))
+    rc = history_from_json(o, &history, err);
+  if (rc == SCW_OK && st->alerts != NULL &&
+      json_object_object_get_ex(root, "budget_alerts", &o))
+    rc = alerts_from_json(o, &alerts, err);
   json_object_put(root);
   free(buf);
   if (rc != SCW_OK) {
+    scw_history_free(&history);
+    scw_alerts_free(&alerts);
     scw_snapshot_release(snaps[0]);
     scw_snapshot_release(snaps[1]);
     if (err != NULL && err->msg[0] != '\0')
@@ -491,5 +721,13 @@ scw_rc_t scw_state_load(const char *path, scw_state_t *st, scw_error_t *err) {
   st->sched = sched;
   st->snaps[0] = snaps[0];
   st->snaps[1] = snaps[1];
+  if (st->history != NULL) {
+    scw_history_free(st->history);
+    *st->history = history;
+  }
+  if (st->alerts != NULL) {
+    scw_alerts_free(st->alerts);
+    *st->alerts = alerts;
+  }
   return SCW_OK;
 }

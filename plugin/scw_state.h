@@ -5,7 +5,8 @@
  *
  * Holds the schedule (plain integers), and the snapshots of the current and
  * the closing month with their period, age, series, amounts and the names
- * given in their period. Format (version 1):
+ * given in their period, the forecast history and the budget crossings
+ * already announced. Format (version 1; later members are optional):
  *
  *   scw_finops-state 1 <16 hex digits: FNV-1a 64 of the body>\n
  *   <body: one JSON object>
@@ -23,7 +24,9 @@
 #include <stdint.h>
 
 #include "scw_agg.h"
+#include "scw_budget.h"
 #include "scw_error.h"
+#include "scw_forecast.h"
 #include "scw_schedule.h"
 #include "scw_snapshot.h"
 
@@ -38,6 +41,11 @@ typedef struct {
   int64_t saved; /* Unix seconds (written; read back on load) */
   scw_sched_state_t sched;
   scw_snapshot_t *snaps[2]; /* current, closing; NULL when none */
+  /* Forecast samples and the budget crossings announced this period
+   * (optional members: a file without them loads with both empty). Save
+   * reads them (NULL: left out); load fills them when non-NULL. */
+  scw_history_t *history;
+  scw_alerts_t *alerts;
 } scw_state_t;
 
 /* Writes st to path atomically. */

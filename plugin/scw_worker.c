@@ -17,7 +17,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "scw_fold.h"
+#include "scw_forecast.h"
 #include "scw_http.h"
+#include "scw_notify.h"
 #include "scw_state.h"
 #include "scw_time.h"
 
@@ -41,6 +44,9 @@ struct scw_worker {
   atomic_int stop;
   scw_clock_t clock;    /* back-off sleeps inside a walk */
   char *state_path;     /* NULL: no state file */
+  /* Worker thread only (and scw_worker_use_state before it starts). */
+  scw_history_t history; /* month-to-date samples for the forecast */
+  scw_alerts_t alerts;   /* budget crossings announced this period */
   c_complain_t refresh_complaint, currency_complaint, naming_complaint,
       state_complaint;
 };
@@ -124,6 +130,8 @@ void scw_worker_free(scw_worker_t *w) {
   scw_worker_join(w);
   for (int i = 0; i < 2; i++)
     scw_slot_destroy(&w->slots[i]);
+  scw_history_free(&w->history);
+  scw_alerts_free(&w->alerts);
   pthread_cond_destroy(&w->wake);
   pthread_mutex_destroy(&w->lock);
   free(w->state_path);
@@ -151,6 +159,8 @@ void scw_worker_use_state(scw_worker_t *w, const char *path, int64_t now) {
     return;
   scw_state_t st;
   state_identity(w, &st);
+  st.history = &w->history;
+  st.alerts = &w->alerts;
   scw_error_t err = {0};
   scw_rc_t rc = scw_state_load(w->state_path, &st, &err);
   if (rc != SCW_OK) {
@@ -181,6 +191,8 @@ static void save_state(scw_worker_t *w, int64_t now) {
   scw_state_t st;
   state_identity(w, &st);
   st.saved = now;
+  st.history = &w->history;
+  st.alerts = &w->alerts;
   pthread_mutex_lock(&w->lock);
   st.sched = w->sched;
   pthread_mutex_unlock(&w->lock);
@@ -355,6 +367,52 @@ static int walk(scw_worker_t *w, const scw_sched_action_t *act,
   return 0;
 }
 
+/* What a walk's snapshot carries besides its series: project totals, the
+ * MaxSeries fold (damped by the last snapshot of the same month) and, for
+ * the month to date, the forecasts. Failures here cost only these extras. */
+static void enrich(scw_worker_t *w, scw_snapshot_t *snap, int closing,
+                   int64_t month_start, int64_t month_end) {
+  scw_error_t err = {0};
+  scw_snapshot_t *prev = names_source(w, snap->period);
+  scw_rc_t rc = scw_snapshot_summarise(snap, &err);
+  if (rc == SCW_OK)
+    rc = scw_snapshot_fold(snap, w->cfg->max_series, prev, &err);
+  scw_snapshot_release(prev);
+  if (rc == SCW_OK && !closing) {
+    int64_t t = snap->created;
+    rc = scw_history_add(&w->history, snap->period, "", t, snap->total_nanos,
+                         &err);
+    snap->forecast_nanos = scw_forecast_nanos(
+        scw_history_track(&w->history, ""), month_start, month_end, t,
+        snap->total_nanos);
+    for (size_t i = 0; rc == SCW_OK && i < snap->n_projects; i++) {
+      scw_project_cost_t *p = &snap->projects[i];
+      rc = scw_history_add(&w->history, snap->period, p->project_id, t,
+                           p->nanos, &err);
+      p->forecast_nanos = scw_forecast_nanos(
+          scw_history_track(&w->history, p->project_id), month_start,
+          month_end, t, p->nanos);
+    }
+  }
+  if (rc != SCW_OK)
+    ERROR("scw_finops plugin: %s: %s", w->cfg->name, err.msg);
+}
+
+/* Budget crossings of a new month-to-date snapshot: recorded before the
+ * state is saved, announced after (a crash in between loses a notice
+ * rather than repeating it after the restart). */
+static scw_budget_event_t *check_budgets(scw_worker_t *w,
+                                         const scw_snapshot_t *snap,
+                                         size_t *n) {
+  scw_budget_event_t *events = NULL;
+  scw_error_t err = {0};
+  *n = 0;
+  if (scw_budget_check(&w->cfg->budgets, &w->alerts, snap, &events, n, &err) !=
+      SCW_OK)
+    ERROR("scw_finops plugin: %s: budgets: %s", w->cfg->name, err.msg);
+  return events;
+}
+
 int64_t scw_worker_step(scw_worker_t *w, int64_t now, const scw_worker_io_t *io) {
   scw_sched_action_t act;
   pthread_mutex_lock(&w->lock);
@@ -375,6 +433,11 @@ int64_t scw_worker_step(scw_worker_t *w, int64_t now, const scw_worker_io_t *io)
   }
   /* The walk took time: its end is when the schedule hears of it. */
   int64_t done = now + (rc == 0 ? (int64_t)snap->duration : 0);
+  int closing = act.kind == SCW_SCHED_REFRESH_CLOSING;
+  if (rc == 0) {
+    snap->created = done;
+    enrich(w, snap, closing, act.period_start, scw_next_month_start(act.period_start));
+  }
   pthread_mutex_lock(&w->lock);
   if (rc == 0)
     scw_sched_on_success(&w->sched, &w->sched_cfg, done, &act, fingerprint(snap));
@@ -382,12 +445,17 @@ int64_t scw_worker_step(scw_worker_t *w, int64_t now, const scw_worker_io_t *io)
     scw_sched_on_failure(&w->sched, &w->sched_cfg, done, &act, retry_after);
   pthread_mutex_unlock(&w->lock);
   if (rc == 0) {
-    snap->created = done;
-    scw_slot_publish(&w->slots[act.kind == SCW_SCHED_REFRESH_CLOSING
-                                   ? SCW_SLOT_CLOSING
-                                   : SCW_SLOT_CURRENT],
+    size_t n_events = 0;
+    scw_budget_event_t *events =
+        closing ? NULL : check_budgets(w, snap, &n_events);
+    atomic_fetch_add(&snap->refs, 1); /* for the notifications */
+    scw_slot_publish(&w->slots[closing ? SCW_SLOT_CLOSING : SCW_SLOT_CURRENT],
                      snap);
     save_state(w, done);
+    for (size_t i = 0; i < n_events; i++)
+      scw_notify_budget(w->cfg, snap, &events[i]);
+    free(events);
+    scw_snapshot_release(snap);
   }
   return done;
 }

@@ -28,6 +28,7 @@ void stub_reset(void) {
   stub_n_dispatched = 0;
   free(stub_log);
   stub_log = NULL;
+  stub_n_notifications = 0;
 }
 
 static void log_append(const char *line) {
@@ -259,4 +260,38 @@ int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
 const char *stub_basedir;
 const char *global_option_get(const char *option) {
   return strcasecmp(option, "BaseDir") == 0 ? stub_basedir : NULL;
+}
+
+stub_notification_t stub_notifications[STUB_MAX_NOTIFICATIONS];
+size_t stub_n_notifications;
+
+cdtime_t cdtime(void) { return TIME_T_TO_CDTIME_T(time(NULL)); }
+
+int plugin_dispatch_notification(const notification_t *n) {
+  if (stub_n_notifications < STUB_MAX_NOTIFICATIONS) {
+    stub_notification_t *s = &stub_notifications[stub_n_notifications++];
+    s->severity = n->severity;
+    sstrncpy(s->host, n->host, sizeof(s->host));
+    sstrncpy(s->plugin_instance, n->plugin_instance, sizeof(s->plugin_instance));
+    sstrncpy(s->type_instance, n->type_instance, sizeof(s->type_instance));
+    sstrncpy(s->message, n->message, sizeof(s->message));
+  }
+  return 0;
+}
+
+int plugin_notification_meta_add_string(notification_t *n, const char *name,
+                                        const char *value) {
+  (void)n, (void)name, (void)value;
+  return 0;
+}
+
+int plugin_notification_meta_add_double(notification_t *n, const char *name,
+                                        double value) {
+  (void)n, (void)name, (void)value;
+  return 0;
+}
+
+int plugin_notification_meta_free(notification_meta_t *n) {
+  (void)n;
+  return 0;
 }

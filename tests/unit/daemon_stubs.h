@@ -53,6 +53,15 @@ extern plugin_read_cb stub_read_cb;
 extern user_data_t stub_read_ud;
 extern char stub_read_name[256];
 
+/* Notifications dispatched (the first STUB_MAX_NOTIFICATIONS). */
+#define STUB_MAX_NOTIFICATIONS 32
+typedef struct {
+  int severity;
+  char host[128], plugin_instance[128], type_instance[128], message[256];
+} stub_notification_t;
+extern stub_notification_t stub_notifications[STUB_MAX_NOTIFICATIONS];
+extern size_t stub_n_notifications;
+
 void stub_reset(void);
 /* The dispatched list with this identifier, or NULL. */
 const stub_dispatched_t *stub_find(const char *plugin_instance,
