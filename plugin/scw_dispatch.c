@@ -138,7 +138,9 @@ static void submit_costs(const scw_org_t *org, scw_read_cache_t *cache,
          meta ? meta[snap->n_series] : NULL);
 }
 
-/* Forecasts (scw_forecast.h) and budget use, in percent of the budget. */
+/* Forecasts (scw_forecast.h) and budget use, in percent of the budget:
+ * type budget_percent, not collectd's percent, whose maximum of 100.1 makes
+ * collectd's cache (and so the threshold plugin) see an overrun as NaN. */
 static void submit_outlook(const scw_org_t *org, const scw_snapshot_t *snap) {
   if (snap->forecast_nanos >= 0)
     submit_gauge(org, "currency_forecast", "total",
@@ -162,10 +164,10 @@ static void submit_outlook(const scw_org_t *org, const scw_snapshot_t *snap) {
     int64_t mtd, forecast;
     scw_budget_amounts(budget, snap, &mtd, &forecast);
     double whole = scw_money_to_double(budget->budget_nanos);
-    submit(org, pi, "percent", "budget_used",
+    submit(org, pi, "budget_percent", "used",
            (value_t){.gauge = 100.0 * scw_money_to_double(mtd) / whole}, NULL);
     if (forecast >= 0)
-      submit(org, pi, "percent", "budget_forecast",
+      submit(org, pi, "budget_percent", "forecast",
              (value_t){.gauge = 100.0 * scw_money_to_double(forecast) / whole},
              NULL);
   }

@@ -36,9 +36,8 @@ void scw_notify_budget(const scw_org_config_t *cfg, const scw_snapshot_t *snap,
   if (ev->project != NULL)
     sstrncpy(n.plugin_instance, ev->project->plugin_instance,
              sizeof(n.plugin_instance));
-  sstrncpy(n.type, "percent", sizeof(n.type));
-  sstrncpy(n.type_instance,
-           ev->kind == SCW_BUDGET_USED ? "budget_used" : "budget_forecast",
+  sstrncpy(n.type, "budget_percent", sizeof(n.type));
+  sstrncpy(n.type_instance, ev->kind == SCW_BUDGET_USED ? "used" : "forecast",
            sizeof(n.type_instance));
   char amount[32], budget[32], who[160];
   format_cents(ev->amount_nanos, amount, sizeof(amount));
