@@ -11,7 +11,7 @@ run="build-essential autoconf automake libtool pkg-config collectd-core collectd
   libyajl2"
 tests="libcmocka-dev faketime clang valgrind cppcheck libclang-rt-14-dev libfuzzer-14-dev"
 packaging="debhelper dpkg-dev fakeroot lintian rpm"
-system="graphite-carbon python3-whisper graphite-web influxdb influxdb-client"
+system="graphite-carbon python3-whisper graphite-web influxdb influxdb-client prometheus libmicrohttpd12 libprotobuf-c1"
 bench="jq nginx-light"
 case "${1:-all}" in
   run) pkgs="$run" ;;
