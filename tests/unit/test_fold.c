@@ -372,6 +372,64 @@ static void test_fold_group_by_project(void **state) {
   scw_snapshot_release(s);
 }
 
+/* The snapshot's names table (what the next build of the period and the
+ * state file read) survives the fold whole: folded groups keep their names
+ * for the rest of the period too. */
+static void test_fold_keeps_names_table(void **state) {
+  (void)state;
+  const int64_t nanos[] = {50, 700, 1, -900, 2, -60, 3, 800, 4, 0};
+  scw_snapshot_t *s = build_skus("2028-02", nanos, NULL, 10);
+  const scw_names_t *names = scw_snapshot_names(s);
+  size_t n = scw_names_count(names);
+  assert_int_equal(n, 10);
+  char before[10][2][SCW_NAME_SIZE];
+  for (size_t i = 0; i < n; i++) {
+    const scw_name_entry_t *e = scw_names_entry(names, i);
+    snprintf(before[i][0], SCW_NAME_SIZE, "%s", e->plugin_instance);
+    snprintf(before[i][1], SCW_NAME_SIZE, "%s", e->type_instance);
+    assert_string_equal(before[i][0], "prj");
+  }
+  fold_ok(s, 4, NULL);
+  /* Whatever the fold freed is soon reused: scribble over a block of the
+   * old series array's size (valgrind reports the read itself). */
+  void *scribble = malloc(10 * sizeof(scw_series_t));
+  assert_non_null(scribble);
+  memset(scribble, 0x5a, 10 * sizeof(scw_series_t));
+  names = scw_snapshot_names(s);
+  assert_int_equal(scw_names_count(names), n);
+  for (size_t i = 0; i < n; i++) {
+    const scw_name_entry_t *e = scw_names_entry(names, i);
+    if (strcmp(e->plugin_instance, before[i][0]) != 0 ||
+        strcmp(e->type_instance, before[i][1]) != 0)
+      fail_msg("name %zu was %s/%s, is now \"%.20s\"/\"%.20s\" (the table "
+               "points into the freed series array?)",
+               i, before[i][0], before[i][1], e->plugin_instance,
+               e->type_instance);
+    assert_true(scw_name_is_label(e->plugin_instance, 0));
+    assert_true(scw_name_is_label(e->type_instance, 1));
+  }
+  /* The next build of the period, seeded with them, names alike. */
+  scw_agg_t *agg = scw_agg_new(SCW_GROUP_SKU, "EUR");
+  for (size_t i = 0; i < 10; i++) {
+    char sku[16];
+    snprintf(sku, sizeof(sku), "s%02zu", i);
+    add(agg, "p-1", "prj", sku, NULL, 1);
+  }
+  scw_snapshot_t *next = NULL;
+  assert_int_equal(scw_snapshot_build_period(agg, SCW_LABEL_NAME, "2028-02",
+                                             names, &next, NULL),
+                   SCW_OK);
+  assert_int_equal(next->n_series, 10);
+  for (size_t i = 0; i < 10; i++) {
+    char sku[16];
+    snprintf(sku, sizeof(sku), "s%02zu", i);
+    assert_non_null(find(next, "prj", sku));
+  }
+  scw_snapshot_release(next);
+  scw_snapshot_release(s);
+  free(scribble);
+}
+
 /* A real group already named other/other keeps its name; the folded one
  * gets a suffix. */
 static void test_fold_other_name_taken(void **state) {
@@ -886,6 +944,7 @@ int main(void) {
       cmocka_unit_test(test_fold_negative_ranked_by_absolute_value),
       cmocka_unit_test(test_fold_max_series_one_is_two),
       cmocka_unit_test(test_fold_group_by_project),
+      cmocka_unit_test(test_fold_keeps_names_table),
       cmocka_unit_test(test_fold_other_name_taken),
       cmocka_unit_test(test_fold_ties_deterministic),
       cmocka_unit_test(test_fold_other_overflow),
