@@ -31,6 +31,7 @@
 #include "scw_snapshot.h"
 
 #define SCW_STATE_VERSION 1
+#define SCW_STATE_MAGIC "scw_finops-state"
 
 typedef struct {
   /* Identity: a file saved for another configuration is foreign. */
