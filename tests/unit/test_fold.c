@@ -258,7 +258,14 @@ static void test_fold_noop(void **state) {
     memcpy(before, s->series, sizeof(before));
     fold_ok(s, maxes[k], NULL);
     assert_int_equal(s->n_series, 4);
-    assert_memory_equal(before, s->series, sizeof(before));
+    for (size_t i = 0; i < 4; i++) { /* fields: the arrays' tails are junk */
+      assert_string_equal(before[i].plugin_instance, s->series[i].plugin_instance);
+      assert_string_equal(before[i].type_instance, s->series[i].type_instance);
+      assert_true(before[i].nanos == s->series[i].nanos);
+      assert_int_equal(before[i].charges, s->series[i].charges);
+      assert_ptr_equal(before[i].project_id, s->series[i].project_id);
+      assert_ptr_equal(before[i].sku, s->series[i].sku);
+    }
     assert_int_equal(s->folded, 0);
     assert_null(scw_snapshot_other(s));
     assert_true(s->total_nanos == 7);
@@ -500,7 +507,7 @@ static void test_fold_ties_deterministic(void **state) {
   assert_kept(x, "a");
   assert_kept(x, "b");
   assert_kept(x, "c");
-  assert_true(scw_snapshot_other(x)->nanos == 7 - 7 + 7);
+  assert_true(scw_snapshot_other(x)->nanos == 7); /* d -7, e 7, f 7 */
   scw_snapshot_release(x);
   scw_snapshot_release(y);
 }
@@ -839,7 +846,7 @@ static void check_fold(const scw_snapshot_t *s, row_t *rows, size_t n,
     assert_true(got->nanos == rows[r].nanos);
     if (prev == NULL)
       assert_true(r < k); /* plain top K */
-    else if (r >= k - m && hole && !(rows[r].incumbent && r < k + m))
+    else if (r >= k - m && hole && !(r < k + m && rows[r].incumbent))
       fail_msg("row %zu (%s/%s) kept past a folded better one", r, rows[r].pi,
                rows[r].ti);
   }
