@@ -136,15 +136,23 @@ scw_rc_t scw_snapshot_fold(scw_snapshot_t *snap, size_t max_series,
       kept++;
     }
   scw_series_t other = {.nanos = 0};
+  __int128 other_sum = 0; /* a subset of the groups may overflow int64 */
   size_t j = 0;
   for (size_t r = 0; r < n; r++) {
     if (keep[r]) {
       out[j++] = *rank[r];
     } else {
-      other.nanos += rank[r]->nanos;
+      other_sum += rank[r]->nanos;
       other.charges += rank[r]->charges;
     }
   }
+  if (other_sum > INT64_MAX || other_sum < INT64_MIN) {
+    free(rank);
+    free(keep);
+    free(out);
+    return scw_fail(err, SCW_ERR_LIMIT, "the folded groups' sum is out of range");
+  }
+  other.nanos = (int64_t)other_sum;
   snprintf(other.plugin_instance, sizeof(other.plugin_instance), "%s",
            SCW_FOLD_PLUGIN_INSTANCE);
   snprintf(other.type_instance, sizeof(other.type_instance), "%s",

@@ -80,7 +80,7 @@ int64_t scw_forecast_nanos(const scw_track_t *track, int64_t month_start,
     }
   if (t <= t0 || t >= month_end || mtd <= ref)
     return mtd;
-  __int128 extra = (__int128)(mtd - ref) * (month_end - t) / (t - t0);
+  __int128 extra = ((__int128)mtd - ref) * (month_end - t) / (t - t0);
   __int128 f = (__int128)mtd + extra;
   return f > INT64_MAX ? INT64_MAX : (int64_t)f;
 }

@@ -673,9 +673,13 @@ static scw_rc_t name_series(scw_snapshot_t *s,
   qsort(s->series, n, sizeof(*s->series), cmp_series);
   for (size_t i = 0; i < n && rc == SCW_OK; i++) {
     const scw_series_t *se = &s->series[i];
+    /* Labels copied into the table's arena: the MaxSeries fold replaces
+     * the series array (keys stay with the aggregate, which does not move). */
+    int ok = 1;
     scw_name_entry_t e = {se->project_id, se->sku, se->resource_id,
-                          se->plugin_instance, se->type_instance};
-    rc = names_push(s->names, &e);
+                          names_copy(s->names, se->plugin_instance, &ok),
+                          names_copy(s->names, se->type_instance, &ok)};
+    rc = ok ? names_push(s->names, &e) : SCW_ERR_NOMEM;
   }
   return rc;
 }

@@ -174,6 +174,30 @@ static scw_rc_t restore_other(scw_snapshot_t *snap, const scw_series_t *other,
   return scw_money_add(&snap->total_nanos, other->nanos, err);
 }
 
+/* Nothing folded: the saved project totals must be the series' own. */
+static scw_rc_t same_projects(scw_snapshot_t *snap, scw_error_t *err) {
+  size_t n = snap->n_projects;
+  scw_project_cost_t *saved = snap->projects;
+  snap->projects = NULL;
+  snap->n_projects = 0;
+  scw_rc_t rc = scw_snapshot_summarise(snap, err);
+  int same = rc == SCW_OK && snap->n_projects == n;
+  for (size_t i = 0; same && i < n; i++)
+    same = strcmp(saved[i].plugin_instance, snap->projects[i].plugin_instance) == 0 &&
+           strcmp(saved[i].project_id, snap->projects[i].project_id) == 0 &&
+           saved[i].nanos == snap->projects[i].nanos;
+  for (size_t i = 0; same && i < n; i++)
+    snap->projects[i].forecast_nanos = saved[i].forecast_nanos;
+  for (size_t i = 0; i < n; i++) {
+    free(saved[i].project_id);
+    free(saved[i].project_name);
+  }
+  free(saved);
+  if (rc == SCW_OK && !same)
+    rc = scw_fail(err, SCW_ERR_PARSE, "project totals do not match the series");
+  return rc;
+}
+
 static scw_rc_t projects_from_json(json_object *arr, scw_snapshot_t *snap,
                                    scw_error_t *err) {
   size_t n = json_object_array_length(arr);
@@ -283,8 +307,12 @@ static scw_rc_t snapshot_from_json(json_object *o, const scw_state_t *st,
     scw_snapshot_release(snap);
     return rc;
   }
-  rc = projects != NULL ? projects_from_json(projects, snap, err)
-                        : scw_snapshot_summarise(snap, err);
+  rc = projects != NULL && json_object_array_length(projects) > 0
+           ? projects_from_json(projects, snap, err)
+           : scw_snapshot_summarise(snap, err);
+  if (rc == SCW_OK && folded == 0 && projects != NULL &&
+      json_object_array_length(projects) > 0)
+    rc = same_projects(snap, err);
   if (rc != SCW_OK) {
     scw_snapshot_release(snap);
     return rc;

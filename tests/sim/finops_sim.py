@@ -1070,6 +1070,43 @@ def generate_dataset(seed=1, month=None, now=None, orgs=2, projects=5, skus=30,
             **doc}
 
 
+# Synthetic months for the forecast's accuracy (README, "Forecast"): six
+# resources billed by the hour at 0.10 EUR, one charge per resource and
+# hour, in organization 1.
+SCENARIOS = {
+    # kind: hours of the month each resource is billed, given its index
+    "flat": lambda i, hours: range(hours),
+    "growing": lambda i, hours: range(120 * i, hours),         # one more every 5 days
+    "step": lambda i, hours: range(0 if i < 3 else 360, hours),  # doubles on day 16
+    "stopped": lambda i, hours: range(216 if i >= 3 else hours),  # half stop on day 10
+    # Billed by the hour up to the monthly price, reached after 500 hours.
+    "capped": lambda i, hours: range(min(hours, 500)),
+}
+
+
+def scenario_dataset(kind, month="2026-11"):
+    """A dataset of one synthetic month: SCENARIOS[kind]."""
+    start, end = month_bounds(parse_ts(f"{month}-01T00:00:00Z"))
+    hours = (end - start) // (3600 * NS)
+    org, org_name = ORG_FIXED[0]
+    charges = []
+    for i in range(6):
+        resource = f"00000000-0000-4000-8000-{i:012d}"
+        for hour in SCENARIOS[kind](i, hours):
+            begin = start + hour * 3600 * NS
+            charges.append({
+                "organization_id": org, "organization_name": org_name,
+                "project_id": "aaaaaaaa-0000-4000-8000-000000000001",
+                "project_name": "production", "sku": "/compute/pro2_s/run_par1",
+                "invoice_id": "", "resource_id": resource, "resource_name": f"vm-{i}",
+                "price": {"currency_code": "EUR", "units": 0, "nanos": 100000000},
+                "start_date": format_ts(begin),
+                "end_date": format_ts(begin + 3599 * NS),
+                "updated_at": format_ts(begin + 3600 * NS)})
+    return {"month": month, "now": format_ts(end), "seed": 0, "organizations": 1,
+            "keys": {"sim-secret-key": {"organizations": [org]}}, "charges": charges}
+
+
 # --------------------------------------------------------------------------
 # Command line
 
@@ -1097,6 +1134,10 @@ def cmd_serve(args):
 
 
 def cmd_generate(args):
+    if args.scenario:
+        write_atomically(args.out, json.dumps(scenario_dataset(
+            args.scenario, args.month or "2026-11"), indent=1) + "\n")
+        return 0
     try:
         doc = generate_dataset(args.seed, args.month, args.now, args.orgs, args.projects,
                                args.skus, args.resources)
@@ -1138,6 +1179,8 @@ def main(argv=None):
     generate.add_argument("--projects", type=int, default=5)
     generate.add_argument("--skus", type=int, default=30)
     generate.add_argument("--resources", type=int, default=300)
+    generate.add_argument("--scenario", choices=sorted(SCENARIOS),
+                          help="a synthetic month for the forecast (ignores the rest)")
     generate.set_defaults(run=cmd_generate)
 
     expected = commands.add_parser("expected", help="print expected clamped sums")
