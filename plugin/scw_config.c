@@ -325,8 +325,14 @@ static int config_option(scw_org_config_t *cfg, const oconfig_item_t *c) {
     return get_string(cfg, c, &cfg->proxy);
   if (strcasecmp(k, "MaxSeries") == 0)
     return get_max_series(cfg, c);
-  if (strcasecmp(k, "SendMetadata") == 0)
+  if (strcasecmp(k, "SendMetadata") == 0) {
+    if (c->values_num == 1 && c->values[0].type == OCONFIG_TYPE_STRING &&
+        strcasecmp(c->values[0].value.string, "auto") == 0) {
+      cfg->send_metadata = -1;
+      return 0;
+    }
     return get_bool(cfg, c, &cfg->send_metadata);
+  }
   int budget = scw_config_budget_option(cfg, c);
   if (budget <= 0)
     return budget;

@@ -193,6 +193,22 @@ static void use_state(scw_org_t *org) {
   scw_worker_use_state(org->worker, path, (int64_t)time(NULL));
 }
 
+/* Loaded plugins that pass meta data on (JSON formats, Riemann attributes,
+ * scripting languages' write callbacks). */
+static const char *const meta_readers[] = {
+    "write_http", "write_kafka", "write_log", "amqp", "amqp1", "write_riemann",
+    "write_sensu", "write_mongodb", "python", "perl", "java", "lua"};
+
+/* SendMetadata auto: meta data costs ~2.4 KiB of collectd's memory per
+ * series (copies in the write queue, our cache), so only when a plugin that
+ * reads it is loaded. */
+static int wants_metadata(void) {
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(meta_readers); i++)
+    if (plugin_is_loaded(meta_readers[i]))
+      return 1;
+  return 0;
+}
+
 static int scw_init(void) {
   static int curl_ready;
   /* Still single-threaded here, as curl_global_init requires. A read
@@ -215,6 +231,8 @@ static int scw_init(void) {
     if (scw_worker_running(o->worker))
       continue; /* init ran before (it runs once per daemon, but be safe) */
     use_state(o);
+    if (o->cfg.send_metadata < 0)
+      o->cfg.send_metadata = wants_metadata();
     if (scw_worker_start(o->worker) == 0)
       started++;
     else if (failed_names != NULL)

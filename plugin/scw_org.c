@@ -28,7 +28,7 @@ int scw_org_config_init(scw_org_config_t *cfg, const char *name) {
   cfg->verify_peer = 1;
   cfg->verify_host = 1;
   cfg->max_series = SCW_DEFAULT_MAX_SERIES;
-  cfg->send_metadata = 1;
+  cfg->send_metadata = -1; /* auto, resolved at init */
   static const int64_t thresholds_bp[] = {5000, 8000, 10000};
   memcpy(cfg->budgets.thresholds_bp, thresholds_bp, sizeof(thresholds_bp));
   cfg->budgets.n_thresholds = 3;

@@ -52,7 +52,8 @@ typedef struct {
   int verify_host;
   size_t max_series;    /* MaxSeries: series kept per walk, "other" included;
                            0: no cap */
-  int send_metadata;    /* meta data on cost series (write_http, write_log) */
+  int send_metadata;    /* meta data on cost series: 1, 0, or -1 (auto:
+                           whether a plugin that reads it is loaded) */
   scw_budgets_t budgets; /* Budget, <Project> Budget, BudgetThresholds */
 } scw_org_config_t;
 

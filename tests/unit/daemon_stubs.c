@@ -295,3 +295,11 @@ int plugin_notification_meta_free(notification_meta_t *n) {
   (void)n;
   return 0;
 }
+
+const char *stub_loaded_plugins[8];
+bool plugin_is_loaded(char const *name) {
+  for (size_t i = 0; i < 8 && stub_loaded_plugins[i] != NULL; i++)
+    if (strcmp(stub_loaded_plugins[i], name) == 0)
+      return true;
+  return false;
+}

@@ -62,6 +62,9 @@ typedef struct {
 extern stub_notification_t stub_notifications[STUB_MAX_NOTIFICATIONS];
 extern size_t stub_n_notifications;
 
+/* Plugins plugin_is_loaded reports (NULL-terminated, at most 8). */
+extern const char *stub_loaded_plugins[8];
+
 void stub_reset(void);
 /* The dispatched list with this identifier, or NULL. */
 const stub_dispatched_t *stub_find(const char *plugin_instance,

@@ -586,6 +586,48 @@ static void test_release_stops_only_that_organization(void **state) {
   assert_int_equal(scw_worker_stopping(b->worker), 0);
 }
 
+/* SendMetadata auto (the default) follows the loaded plugins at init. */
+/* option: -1 for none, else SendMetadata's boolean. */
+static void check_metadata(const char *loaded, int option, int want) {
+  stub_loaded_plugins[0] = loaded;
+  module_register();
+  opts_t o = {0};
+  base_opts(&o);
+  if (option >= 0)
+    add_b(&o, "SendMetadata", option);
+  assert_int_equal(run_config("acme", &o), 0);
+  scw_org_t *org = registered_org();
+  assert_int_equal(org->cfg.send_metadata, option >= 0 ? want : -1);
+  assert_int_equal(stub_init_cb(), 0);
+  stub_loaded_plugins[0] = NULL;
+  assert_int_equal(org->cfg.send_metadata, want);
+  publish(org, MID_NOV, "2026-11");
+  stub_reset();
+  scw_dispatch_read(org, MID_NOV + 10);
+  const stub_dispatched_t *d =
+      stub_find("Prod_site", "currency", "compute-dev1_s-run_par1");
+  assert_non_null(d);
+  if (want)
+    assert_string_equal(stub_meta(d, "project_id"), "p-1");
+  else
+    assert_null(stub_meta(d, "project_id"));
+}
+
+static void test_metadata_auto_without_reader(void **state) {
+  (void)state;
+  check_metadata("csv", -1, 0);
+}
+
+static void test_metadata_auto_with_write_http(void **state) {
+  (void)state;
+  check_metadata("write_http", -1, 1);
+}
+
+static void test_metadata_forced(void **state) {
+  (void)state;
+  check_metadata("write_http", 0, 0);
+}
+
 static void test_failed_start_unregisters_the_organization(void **state) {
   (void)state;
   assert_int_equal(configure_org("a", NULL), 0);
@@ -704,6 +746,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_secret_key_env, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_dispatches_costs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_meta_follows_new_snapshot, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_metadata_auto_without_reader, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_metadata_auto_with_write_http, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_metadata_forced, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_withholds_stale_costs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_kicks_for_an_old_month, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_month_start, setup, teardown),
