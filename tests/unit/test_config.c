@@ -221,6 +221,10 @@ static void test_bad_values(void **state) {
       {"MaxRetries", 11, NULL},      {"RefreshTimeout", 0, NULL},
       {"MaxCharges", 0, NULL},       {"MaxResponseSize", 100, NULL},
       {"Frobnicate", 0, "x"},        {"PageSize", 0, "ten"},
+      {"Budget", 0, NULL},           {"Budget", -5, NULL},
+      {"Budget", 0, "1000"},         {"MaxSeries", 1, NULL},
+      {"MaxSeries", -1, NULL},       {"BudgetThresholds", 0, NULL},
+      {"BudgetThresholds", 1001, NULL}, {"SendMetadata", 0, "sometimes"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     opts_t o = {0};
@@ -232,6 +236,60 @@ static void test_bad_values(void **state) {
     stub_reset();
     expect_config_error(&o, cases[i].key);
   }
+}
+
+/* <Project "name"> with the given children (consumed). */
+static void add_project(opts_t *o, const char *name, opts_t *children) {
+  oconfig_item_t it = make_item("Project", OCONFIG_TYPE_STRING, name, 0);
+  it.children = calloc((size_t)children->n + 1, sizeof(oconfig_item_t));
+  memcpy(it.children, children->items, (size_t)children->n * sizeof(oconfig_item_t));
+  it.children_num = children->n;
+  children->n = 0;
+  o->items[o->n++] = it;
+}
+
+static void test_budgets(void **state) {
+  (void)state;
+  opts_t o = {0}, p = {0};
+  base_opts(&o);
+  add_n(&o, "Budget", 1000.5);
+  oconfig_item_t th = make_item("BudgetThresholds", OCONFIG_TYPE_NUMBER, NULL, 90);
+  th.values = realloc(th.values, 2 * sizeof(*th.values));
+  th.values[1] = (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER, .value.number = 12.5};
+  th.values_num = 2;
+  o.items[o.n++] = th;
+  add_n(&p, "Budget", 200);
+  add_project(&o, "production", &p);
+  assert_int_equal(run_config("acme", &o), 0);
+  const scw_budgets_t *b = &registered_org()->cfg.budgets;
+  assert_int_equal(b->n_budgets, 2);
+  assert_null(b->budgets[0].project);
+  assert_true(b->budgets[0].budget_nanos == INT64_C(1000500000000));
+  assert_string_equal(b->budgets[1].project, "production");
+  assert_true(b->budgets[1].budget_nanos == INT64_C(200000000000));
+  assert_int_equal(b->n_thresholds, 2); /* sorted */
+  assert_true(b->thresholds_bp[0] == 1250 && b->thresholds_bp[1] == 9000);
+  release_org();
+
+  /* A project without a Budget, twice the same project, a project budget
+   * without projects (GroupBy organization): each refused. */
+  base_opts(&o);
+  add_project(&o, "production", &p);
+  stub_reset();
+  expect_config_error(&o, "Project");
+  base_opts(&o);
+  add_n(&p, "Budget", 1);
+  add_project(&o, "web", &p);
+  add_n(&p, "Budget", 2);
+  add_project(&o, "web", &p);
+  stub_reset();
+  expect_config_error(&o, "Budget");
+  base_opts(&o);
+  add_s(&o, "GroupBy", "organization");
+  add_n(&p, "Budget", 1);
+  add_project(&o, "web", &p);
+  stub_reset();
+  expect_config_error(&o, "Project");
 }
 
 static void test_organization_id_must_be_uuid(void **state) {
@@ -749,6 +807,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_metadata_auto_without_reader, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metadata_auto_with_write_http, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metadata_forced, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_budgets, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_withholds_stale_costs, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_kicks_for_an_old_month, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_month_start, setup, teardown),
