@@ -30,6 +30,7 @@ if [ -n "${SCW_SECRET_KEY:-}" ] && [ -n "${SCW_ORGANIZATION_ID:-}" ]; then
   url="https://api.scaleway.com"
   org_id="$SCW_ORGANIZATION_ID"
   key_line='SecretKeyEnv "SCW_SECRET_KEY"'
+  budget_line=""
 else
   echo "== starting the FinOps API simulator (no SCW_SECRET_KEY given)"
   python3 "$top/tests/sim/finops_sim.py" generate --out "$run/dataset.json" --seed 1
@@ -46,6 +47,9 @@ else
   org_id="11111111-1111-4111-8111-111111111111"
   export SCW_SECRET_KEY=sim-secret-key
   key_line='SecretKeyEnv "SCW_SECRET_KEY"'
+  # A budget the simulated month overruns: shows budget_percent and the
+  # notifications.
+  budget_line="Budget 5000"
 fi
 
 cat >"$run/collectd.conf" <<CONF
@@ -73,6 +77,7 @@ LoadPlugin write_log
     URL "$url"
     GroupBy "sku"
     StartupSpread 0
+    $budget_line
   </Organization>
 </Plugin>
 CONF
