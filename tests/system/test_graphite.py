@@ -11,7 +11,9 @@ its PID:
     -> carbon-cache (whisper files) -> graphite-web (django runserver)
 
 1. every whisper file (organization total, every project/SKU series of both
-   organizations) holds the simulator's exact month-to-date sum;
+   organizations) holds the simulator's exact month-to-date sum, and those of
+   the forecasts (organization, every project) and budget use (acme's
+   Budget, a project Budget in each organization) the README's values;
 2. the previous month's whisper files (currency_previous, every project/SKU
    series and the total) hold the simulator's exact sums over its full
    window, and gauge-previous_final what the plugin must say on this date;
@@ -22,7 +24,9 @@ its PID:
 5. every query of conf/dashboards/scw_finops-graphite.json runs against
    graphite-web and returns the expected series and values (the previous
    month's panels included; no month-to-date query matches a previous-month
-   series);
+   series; the forecast and budget panels return the plugin's forecasts,
+   exact by the README's method, and budget use of the configured budgets,
+   and not a project's series that stopped);
 6. the dashboard's daily-spend query is exact across a month boundary
    (synthetic month-to-date history written to carbon);
 7. everything stops cleanly.
@@ -65,6 +69,11 @@ HIST = "hist"  # synthetic host for the month-boundary check
 TOP = 10
 STALE_PATH = "collectd.acme.scw_finops-stale_project.currency_previous-stale_sku"
 STALE_VALUE = 999999.0
+# A project's forecast and budget use that stopped 2 h ago (last month's, or
+# a project without cost yet this month): the panels must not show them.
+STALE_OUTLOOK = ("collectd.acme.scw_finops-stale_project.currency_forecast",
+                 "collectd.acme.scw_finops-stale_project.budget_percent-used")
+OUTLOOK_TYPES = ("currency_forecast", "budget_percent")
 
 
 def missing_packages():
@@ -369,9 +378,33 @@ def top(values, n):
 
 # ---- the previous month, and a start where nothing moves by itself ---------
 
-from periods import (REFRESH, RUN_BUDGET, complete_walks, expected_previous,  # noqa: E402
-                     expected_previous_final, iso, merged_dataset, month_start,
-                     quiet_start, window_start)
+from periods import (REFRESH, RUN_BUDGET, budgets, complete_walks,  # noqa: E402
+                     expected_outlook, expected_previous, expected_previous_final, iso,
+                     merged_dataset, month_start, outlook_close, quiet_start, window_start,
+                     with_budgets)
+
+
+def outlook_path(node, key):
+    pinst, type_, tinst = key
+    return "collectd.%s.scw_finops%s.%s%s" % (
+        node, "-" + pinst if pinst else "", type_, "-" + tinst if tinst else "")
+
+
+def check_outlook(host):
+    """Forecasts and budget use of host in whisper: exactly the expected
+    series, with the README's values."""
+    node = HOSTS[host]
+    want = {S.carbon.wsp(node, k[0], k[2], k[1]): (k, v) for k, v in S.outlook[host].items()}
+    found = set()
+    for root, _, files in os.walk(os.path.join(S.carbon.whisper, "collectd", node)):
+        found |= {os.path.join(root, f) for f in files if f.startswith(OUTLOOK_TYPES)}
+    assert found == set(want), "%s: outlook files %s, want %s" % (
+        host, sorted(found - set(want))[:5], sorted(set(want) - found)[:5])
+    results = whisper_latest_many(sorted(want), S.t0 - 20)
+    bad = ["%s: %r, want %r" % (p, results[p], v) for p, (k, v) in want.items()
+           if results[p] is None or not outlook_close(k, results[p][1], v, EXACT)]
+    assert not bad, "%d of %d outlook values differ: %s" % (len(bad), len(want), bad[:5])
+    return len(want)
 
 
 # ---- 1. carbon + whisper ------------------------------------------------------
@@ -385,11 +418,15 @@ def test_whisper_files_hold_exact_month_to_date(work):
         S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
         S.carbon = Carbon(S.work)
         S.t0 = int(time.time())
+        ds = finops_sim.Dataset(dataset)
+        S.budgets = budgets(ds, S.t0)
         S.cd = h.Collectd(S.work, [
-            h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku", StartupSpread=0,
-                        RefreshInterval=REFRESH),
-            h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2", GroupBy="sku",
-                        Host="scw.beta", StartupSpread=0, RefreshInterval=REFRESH)],
+            with_budgets(h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku",
+                                     StartupSpread=0, RefreshInterval=REFRESH),
+                         S.budgets[h.ORG1]),
+            with_budgets(h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2",
+                                     GroupBy="sku", Host="scw.beta", StartupSpread=0,
+                                     RefreshInterval=REFRESH), S.budgets[h.ORG2])],
             csv=False, graphite_port=S.carbon.line_port).start()
 
         def walked():  # of the current month (the previous one is walked too)
@@ -438,9 +475,37 @@ def test_whisper_files_hold_exact_month_to_date(work):
                 h.wait_for(lambda: os.path.exists(p), 20, p)
         errors = whisper_latest(S.carbon.wsp("acme", "", "", "errors"), S.t0 - 20)
         assert errors is None or errors[1] == 0, "errors rate %r" % (errors,)
-        print("# %d whisper files exact (organization totals %.2f and %.2f EUR)" % (
-            len(want), S.expected["acme"][("", "total")] / h.NANOS,
-            S.expected["scw.beta"][("", "total")] / h.NANOS))
+        # Forecasts and budget use: the walk's time is its window end plus its
+        # refresh duration (whole seconds).
+        S.outlook = {}
+        for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2)):
+            duration = whisper_latest(S.carbon.wsp(HOSTS[host], "", "refresh", "duration"),
+                                      S.t0 - 20)[1]
+            S.outlook[host] = expected_outlook(ds, org, by_org[org][0], S.budgets[org],
+                                               duration)
+        n_outlook = 0
+        for host in HOSTS:
+            last = {}
+
+            def outlook_ok():
+                try:
+                    last["n"] = check_outlook(host)
+                    return True
+                except AssertionError as e:
+                    last["e"] = e
+                    return False
+            try:
+                h.wait_for(outlook_ok, 20, "forecast and budget files of %s" % host,
+                           interval=0.5)
+            except AssertionError:
+                raise AssertionError(str(last.get("e"))) from None
+            n_outlook += last["n"]
+        print("# %d whisper files exact (organization totals %.2f and %.2f EUR); %d of "
+              "forecasts and budget use (acme forecast %.2f EUR, budget used %.1f %%)" % (
+                  len(want), S.expected["acme"][("", "total")] / h.NANOS,
+                  S.expected["scw.beta"][("", "total")] / h.NANOS, n_outlook,
+                  S.outlook["acme"][("", "currency_forecast", "total")],
+                  S.outlook["acme"][("", "budget_percent", "used")]))
     except BaseException:
         S.failed = True
         raise
@@ -553,6 +618,7 @@ def backfill_lines():
     # two months ago but not last month does at a month change: the
     # previous-month breakdown must not show it.
     lines.append("%s %.9f %d" % (STALE_PATH, STALE_VALUE, now - 7200))
+    lines += ["%s %.9f %d" % (path, STALE_VALUE, now - 7200) for path in STALE_OUTLOOK]
     return lines
 
 
@@ -660,6 +726,26 @@ def check_dashboard_target(title, series, frm, ref="A", top_n=TOP):
         for k, v in want.items():
             close(last[k], v, "%s %s" % (title, k))
         assert list(series) == list(want), "not sorted by cost: %s" % list(series)
+    elif title == "Month to date and end-of-month forecast":
+        suffix, want = {"A": ("month to date", totals), "B": ("forecast", {
+            HOSTS[hst]: S.outlook[hst][("", "currency_forecast", "total")]
+            for hst in HOSTS})}[ref]
+        want = {"%s %s" % (node, suffix): v for node, v in want.items()}
+        check_outlook_series(title, series, want, ref == "B")
+    elif title == "Organization budget: used and forecast":
+        want = {"%s.%s" % (HOSTS[hst], k[2]): v for hst in HOSTS
+                for k, v in S.outlook[hst].items() if k[:2] == ("", "budget_percent")}
+        check_outlook_series(title, series, want)
+    elif title.startswith("Forecast by project"):
+        want = top({"%s.%s" % (HOSTS[hst], k[0]): v for hst in HOSTS
+                    for k, v in S.outlook[hst].items()
+                    if k[1] == "currency_forecast" and k[0]}, top_n)
+        check_outlook_series(title, series, want, True)
+        assert list(series) == list(want), "not sorted by forecast: %s" % list(series)
+    elif title == "Project budgets: used and forecast":
+        want = {"%s.%s %s" % (HOSTS[hst], k[0], k[2]): v for hst in HOSTS
+                for k, v in S.outlook[hst].items() if k[1] == "budget_percent" and k[0]}
+        check_outlook_series(title, series, want)
     elif title == "Month-to-date total":
         assert names == {"total"}, names
         close(last["total"], sum(totals.values()), title)
@@ -701,6 +787,18 @@ def check_dashboard_target(title, series, frm, ref="A", top_n=TOP):
             assert last["%s.count-charges" % n] > 0
     else:
         raise AssertionError("panel %r has no expectation in this test" % title)
+
+
+def check_outlook_series(title, series, want, forecast=False):
+    """series (by name) are exactly want's, their last values the expected
+    forecasts (FORECAST_RTOL) or budget use (names ending in "forecast" are
+    forecasts too)."""
+    assert set(series) == set(want), "%s: %s, want %s" % (title, sorted(series), sorted(want))
+    for name, v in want.items():
+        kind = "forecast" if forecast or name.endswith("forecast") else "used"
+        got = last_value(series[name])
+        assert outlook_close(("", "", kind), got, v, EXACT), \
+            "%s %s: %r, want %r" % (title, name, got, v)
 
 
 def daily_mismatches(got, history):
@@ -801,10 +899,11 @@ def test_dashboard_queries(work):
                     series = h.wait_for(lambda: S.web.render(query, frm) or None, 20,
                                         "%s from %s" % (title, frm))
                     check_dashboard_target(title, series, frm, target["refId"], top_n)
-                if raw_title.startswith("Previous month: cost by project"):
+                if panel.get("timeFrom") and "scw_finops-*" in query:
                     # Without its time override the stale series would show.
                     older = S.web.render(query, "-40d")
-                    assert "acme.stale_project" in older, sorted(older)
+                    assert any(k.split(" ")[0] == "acme.stale_project" for k in older), \
+                        "%s: %s" % (title, sorted(older))
         print("# %d dashboard queries checked against graphite-web, %.0f s after the "
               "start (quiet for %d s)" % (len(targets), time.time() - S.started, RUN_BUDGET))
     except BaseException:
