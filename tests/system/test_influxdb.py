@@ -13,14 +13,19 @@ its PID:
 1. every expected series (organization total, every project/SKU series of
    both organizations) is in measurement scw_finops_value with the right tags
    (host, instance, type, type_instance) and the simulator's exact value;
-   the self-metrics are there too;
+   the self-metrics are there too; so are the forecasts (currency_forecast
+   of each organization and project, the README's values) and budget use
+   (budget_percent of acme's Budget and of a project Budget in each
+   organization, used and forecast);
 2. the previous month likewise (type currency_previous: the simulator's
    exact sums over its full window), and gauge previous_final is what the
    plugin must say on this date;
 3. every query of conf/dashboards/scw_finops-influxdb.json runs (Grafana's
    variables substituted) and returns the expected series and values (the
    previous month's panels included; no month-to-date query selects a
-   previous-month series);
+   previous-month series; the forecast and budget panels return exactly the
+   expected forecasts and budget use, and not a project's series that
+   stopped);
 4. the dashboard's daily-spend query is exact across a month boundary
    (synthetic month-to-date history written over InfluxDB's HTTP API);
 5. everything stops cleanly.
@@ -229,9 +234,12 @@ def need(*names):
 
 # ---- the previous month, and a start where nothing moves by itself ---------
 
-from periods import (REFRESH, RUN_BUDGET, complete_walks, expected_previous,  # noqa: E402
-                     expected_previous_final, iso, merged_dataset, month_start,
-                     quiet_start, window_start)
+from periods import (REFRESH, RUN_BUDGET, budgets, complete_walks,  # noqa: E402
+                     expected_outlook, expected_previous, expected_previous_final, iso,
+                     merged_dataset, month_start, outlook_close, quiet_start, window_start,
+                     with_budgets)
+
+OUTLOOK_TYPES = ("currency_forecast", "budget_percent")
 
 
 # ---- 1. exact values and tags -------------------------------------------------
@@ -257,12 +265,16 @@ def test_exact_values_and_tags(work):
         S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
         S.influx = Influxd(S.work)
         S.t0 = int(time.time())
+        ds = finops_sim.Dataset(dataset)
+        S.budgets = budgets(ds, S.t0)
         S.cd = h.Collectd(
-            S.work, [h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku", StartupSpread=0,
-                                 RefreshInterval=REFRESH),
-                     h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2",
-                                 GroupBy="sku", Host="scw.beta", StartupSpread=0,
-                                 RefreshInterval=REFRESH)],
+            S.work, [with_budgets(h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku",
+                                              StartupSpread=0, RefreshInterval=REFRESH),
+                                  S.budgets[h.ORG1]),
+                     with_budgets(h.org_block("beta", h.ORG2, S.sim.url,
+                                              secret="sim-key-org2", GroupBy="sku",
+                                              Host="scw.beta", StartupSpread=0,
+                                              RefreshInterval=REFRESH), S.budgets[h.ORG2])],
             csv=False, extra_conf="LoadPlugin network\n<Plugin network>\n  Server "
             "\"127.0.0.1\" \"%d\"\n</Plugin>" % S.influx.collectd_port)
         shutil.copy(os.path.join(h.STOCK_PLUGINS, "network.so"), S.cd.plugindir)
@@ -306,8 +318,40 @@ def test_exact_values_and_tags(work):
             assert (host, "count", "skipped_charges") in selfm, selfm
             assert 0 <= selfm.get((host, "duration", "snapshot_age")) < 600, selfm
             assert selfm.get((host, "duration", "refresh")) >= 0, selfm
-        print("# %d series exact with their tags (organization totals %.2f and %.2f EUR)" % (
-            len(want), want[("acme", "", "total")], want[("scw.beta", "", "total")]))
+        # Forecasts and budget use: the walk's time is its window end plus its
+        # refresh duration (whole seconds).
+        S.outlook = {host: expected_outlook(ds, org, by_org[org][0], S.budgets[org],
+                                            selfm[(host, "duration", "refresh")])
+                     for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2))}
+        want = {(host,) + key: v for host, series in S.outlook.items()
+                for key, v in series.items()}
+        last = {}
+
+        def outlook():
+            got = {}
+            for tags, row in rows(S.influx.query(
+                    "SELECT last(\"value\") FROM \"scw_finops_value\" WHERE \"type\" =~ "
+                    "/^(currency_forecast|budget_percent)$/ AND time > %ds GROUP BY *"
+                    % (S.t0 - 60))):
+                got[(tags.get("host", ""), tags.get("instance", ""), tags.get("type", ""),
+                     tags.get("type_instance", ""))] = row["last"]
+            bad = ["missing %s" % (k,) for k in set(want) - set(got)]
+            bad += ["unexpected %s" % (k,) for k in set(got) - set(want)]
+            bad += ["%s: %r, want %r" % (k, got[k], v) for k, v in want.items()
+                    if k in got and not outlook_close(k[1:], got[k], v, EXACT)]
+            last["bad"] = bad
+            return not bad
+        try:
+            h.wait_for(outlook, 20, "%d forecast and budget series" % len(want), interval=0.5)
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (e, last.get("bad", [])[:5])) from None
+        print("# %d series exact with their tags (organization totals %.2f and %.2f EUR); "
+              "%d of forecasts and budget use (acme forecast %.2f EUR, budget used %.1f %%)" % (
+                  len(S.expected["acme"]) + len(S.expected["scw.beta"]),
+                  S.expected["acme"][("", "total")] / h.NANOS,
+                  S.expected["scw.beta"][("", "total")] / h.NANOS, len(want),
+                  S.outlook["acme"][("", "currency_forecast", "total")],
+                  S.outlook["acme"][("", "budget_percent", "used")]))
     except BaseException:
         S.failed = True
         raise
@@ -419,8 +463,44 @@ def close(got, want, what):
         what, got, want)
 
 
+def outlook(kind, projects):
+    """{(host, project or "", type_instance): value} of the expected forecasts
+    (kind currency_forecast) or budget use (budget_percent)."""
+    return {(host, k[0], k[2]): v for host in HOSTS for k, v in S.outlook[host].items()
+            if k[1] == kind and bool(k[0]) == projects}
+
+
+def same_outlook(title, got, want, forecast=False):
+    """got and want: {key: value}; forecasts within FORECAST_RTOL, budget
+    use within EXACT (keys ending in "forecast" are forecasts too)."""
+    assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
+    for k, v in want.items():
+        kind = "forecast" if forecast or k[-1] == "forecast" else "used"
+        assert outlook_close(("", "", kind), got[k], v, EXACT * 4), \
+            "%s %s: %r, want %r" % (title, k, got[k], v)
+
+
 def check_panel(title, series, long_range, ref="A", top_n=TOP):
-    if title == "Previous month (provisional/final)" and ref == "A":
+    if title == "Month to date and end-of-month forecast" and ref == "A":
+        same_outlook(title, last_by(series, "host"), {(x,): v for x, v in totals().items()})
+    elif title == "Month to date and end-of-month forecast" and ref == "B":
+        same_outlook(title, last_by(series, "host"), {
+            (x,): v for (x, _, _), v in outlook("currency_forecast", False).items()}, True)
+    elif title == "Organization budget: used and forecast":
+        same_outlook(title, last_by(series, "host", "type_instance"), {
+            (x, t): v for (x, _, t), v in outlook("budget_percent", False).items()})
+    elif title.startswith("Forecast by project"):
+        got = {(tags.get("host"), row.get("instance")): row.get("top")
+               for tags, row in rows(series)}
+        want = {}
+        for host in HOSTS:
+            want.update(top({(x, p): v for (x, p, _), v in
+                             outlook("currency_forecast", True).items() if x == host}, top_n))
+        same_outlook(title, got, want, True)
+    elif title == "Project budgets: used and forecast":
+        same_outlook(title, last_by(series, "host", "instance", "type_instance"),
+                     outlook("budget_percent", True))
+    elif title == "Previous month (provisional/final)" and ref == "A":
         got = last_by(series, "host")
         assert set(got) == {(x,) for x in HOSTS}, got
         for host in HOSTS:
@@ -500,7 +580,7 @@ def check_panel(title, series, long_range, ref="A", top_n=TOP):
 
 # Every type the plugin dispatches, and those of the previous month.
 TYPES_DISPATCHED = ("currency", "currency_previous", "gauge", "http_requests", "errors",
-                    "derive", "count", "duration")
+                    "derive", "count", "duration") + OUTLOOK_TYPES
 PREVIOUS_TYPES = {"currency_previous", "gauge"}
 
 
@@ -545,6 +625,13 @@ def test_dashboard_queries(work):
         S.influx.write(["scw_finops_value,host=acme,instance=stale_project,"
                         "type=currency_previous,type_instance=stale_sku value=999999 %d"
                         % (S.t0 - 7200)])
+        # Likewise a project's forecast and budget use (last month's, or a
+        # project without cost yet this month): the forecast and budget panels
+        # must not show them.
+        S.influx.write(["scw_finops_value,host=acme,instance=stale_project,"
+                        "type=%s%s value=999999 %d" % (type_, tinst, S.t0 - 7200)
+                        for type_, tinst in (("currency_forecast", ""),
+                                             ("budget_percent", ",type_instance=used"))])
         # Grafana renders a multi-value variable inside /^$host$/ as a regex group.
         host_regex = "(%s)" % "|".join(x.replace(".", "\\.") for x in HOSTS)
         for title, target in targets:
@@ -567,13 +654,14 @@ def test_dashboard_queries(work):
                     eventually(lambda: check_panel(name, S.influx.query(query), long_range,
                                                    target["refId"], top_n), 20,
                                "%s %s (%s)" % (name, target["refId"], values["timeFilter"]))
-                if title.startswith("Previous month: top"):
+                if panels[title].get("timeFrom") and "\"instance\" != ''" in target["query"]:
                     # Without its time override the stale series would show.
                     older = h.grafana_substitute(target["query"], dict(
                         values, timeFilter="time > now() - 40d"))
                     assert ("acme", "stale_project") in {
-                        (t.get("host"), r.get("instance"))
-                        for t, r in rows(S.influx.query(older))}, "stale series not seen"
+                        (t.get("host"), r.get("instance") or t.get("instance"))
+                        for t, r in rows(S.influx.query(older))}, \
+                        "%s: stale series not seen" % title
         print("# %d dashboard queries checked against InfluxDB, %.0f s after the start "
               "(quiet for %d s)" % (len(targets), time.time() - S.started, RUN_BUDGET))
     except BaseException:
