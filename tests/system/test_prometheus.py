@@ -16,13 +16,18 @@ its PID:
    carries collectd's timestamp (Interval <= StalenessDelta), and PromQL
    returns every month-to-date series (organization totals, every
    project/SKU series of both organizations) with exactly its labels and the
-   simulator's exact sum; the self-metrics are there too;
+   simulator's exact sum; the self-metrics are there too; so are the
+   forecasts (collectd_scw_finops_currency_forecast of each organization and
+   project, the README's values) and budget use
+   (collectd_scw_finops_budget_percent of acme's Budget and of a project
+   Budget in each organization, used and forecast);
 3. the previous month likewise (collectd_scw_finops_currency_previous, the
    simulator's exact sums over its full window) and
    collectd_scw_finops_gauge{scw_finops="previous_final"} is what the plugin
    must say on this date;
-4. the server loaded the rules, none fires on healthy data, their selectors
-   reach both organizations; a scrape job without honor_labels gets the
+4. the server loaded the rules, exactly the budget alerts the budgets
+   warrant are firing (used) or pending (forecast, for 1h) and no other,
+   their selectors reach both organizations and every budget series; a scrape job without honor_labels gets the
    organization in exported_instance (README's caveat);
 5. every query of conf/dashboards/scw_finops-prometheus.json (Grafana's
    variables substituted), as an instant and as a range query, returns the
@@ -67,6 +72,8 @@ TOP = 10
 FAMILIES = {
     "collectd_scw_finops_currency": "gauge",
     "collectd_scw_finops_currency_previous": "gauge",
+    "collectd_scw_finops_currency_forecast": "gauge",
+    "collectd_scw_finops_budget_percent": "gauge",
     "collectd_scw_finops_gauge": "gauge",
     "collectd_scw_finops_count": "gauge",
     "collectd_scw_finops_duration_seconds": "gauge",
@@ -226,9 +233,13 @@ def need(*names):
 
 # ---- the previous month, and a start where nothing moves by itself ---------
 
-from periods import (REFRESH, RUN_BUDGET, complete_walks, expected_previous,  # noqa: E402
-                     expected_previous_final, iso, merged_dataset, month_start,
-                     quiet_start, window_start)
+from periods import (REFRESH, RUN_BUDGET, budgets, complete_walks,  # noqa: E402
+                     expected_outlook, expected_previous, expected_previous_final, iso,
+                     merged_dataset, month_start, outlook_close, quiet_start, window_start,
+                     with_budgets)
+
+OUTLOOK = {"currency_forecast": "collectd_scw_finops_currency_forecast",
+           "budget_percent": "collectd_scw_finops_budget_percent"}
 
 
 def want_labels(name, host, key):
@@ -284,6 +295,41 @@ def check_series(name, expected):
             e, len(last.get("bad", [])), last.get("bad", [])[:5])) from None
 
 
+def check_outlook():
+    """Polls until the forecast and budget families hold exactly the
+    expected series (labels, values: forecasts within FORECAST_RTOL)."""
+    want = {(host, OUTLOOK[type_], (pinst, tinst)): v for host, series in S.outlook.items()
+            for (pinst, type_, tinst), v in series.items()}
+    last = {}
+
+    def matches():
+        got = {}
+        for name in OUTLOOK.values():
+            for labels, value in S.prom.query('%s{job="%s"}' % (name, JOB)):
+                # Without a type label, a budget's organization-level instance.
+                key = key_of(labels) if name.endswith("forecast") or "type" in labels \
+                    else ("", labels.get("scw_finops", ""))
+                got[(labels["instance"], name, key)] = (labels, value)
+        bad = ["missing %s" % (k,) for k in want if k not in got]
+        bad += ["unexpected %s" % (k,) for k in got if k not in want]
+        for k, v in want.items():
+            if k in got:
+                labels, value = got[k]
+                kind = k[1][len("collectd_scw_finops_"):]
+                if labels != want_labels(k[1], k[0], k[2]) or \
+                        not outlook_close((k[2][0], kind, k[2][1]), value, v, EXACT):
+                    bad.append("%s: %r %r, want %r %r" % (
+                        k, labels, value, want_labels(k[1], k[0], k[2]), v))
+        last["bad"] = bad
+        return got if not bad else None
+    try:
+        return h.wait_for(matches, 30, "%d forecast and budget series in Prometheus"
+                          % len(want), interval=0.5)
+    except AssertionError as e:
+        raise AssertionError("%s: %d wrong, e.g. %s" % (
+            e, len(last.get("bad", [])), last.get("bad", [])[:5])) from None
+
+
 # ---- 1. promtool ------------------------------------------------------------------
 
 def test_promtool_rules(work):
@@ -310,12 +356,16 @@ def test_exact_month_to_date(work):
         S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
         S.t0 = int(time.time())
         S.prom_port = h.free_port()
+        ds = finops_sim.Dataset(dataset)
+        S.budgets = budgets(ds, S.t0)
         S.cd = h.Collectd(
-            S.work, [h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku", StartupSpread=0,
-                                 RefreshInterval=REFRESH),
-                     h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2",
-                                 GroupBy="sku", Host="scw.beta", StartupSpread=0,
-                                 RefreshInterval=REFRESH)],
+            S.work, [with_budgets(h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku",
+                                              StartupSpread=0, RefreshInterval=REFRESH),
+                                  S.budgets[h.ORG1]),
+                     with_budgets(h.org_block("beta", h.ORG2, S.sim.url,
+                                              secret="sim-key-org2", GroupBy="sku",
+                                              Host="scw.beta", StartupSpread=0,
+                                              RefreshInterval=REFRESH), S.budgets[h.ORG2])],
             csv=False, extra_conf="LoadPlugin write_prometheus\n<Plugin write_prometheus>\n"
             "  Host \"127.0.0.1\"\n  Port \"%d\"\n  StalenessDelta %d\n</Plugin>" % (
                 S.prom_port, STALENESS_DELTA))
@@ -365,10 +415,20 @@ def test_exact_month_to_date(work):
             assert age is not None and 0 <= age < 600, selfm
             for tinst in ("refresh", "read_cpu"):
                 assert selfm.get((host, "collectd_scw_finops_duration_seconds", tinst)) >= 0
-        print("# %d series exact with their labels (organization totals %.2f and %.2f EUR); "
+        # Forecasts and budget use: the walk's time is its window end plus its
+        # refresh duration (whole seconds).
+        S.outlook = {host: expected_outlook(
+            ds, org, by_org[org][0], S.budgets[org],
+            selfm[(host, "collectd_scw_finops_duration_seconds", "refresh")])
+            for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2))}
+        n_outlook = len(check_outlook())
+        print("# %d series exact with their labels (organization totals %.2f and %.2f EUR), "
+              "%d of forecasts and budget use (acme forecast %.2f EUR, budget used %.1f %%); "
               "%d samples in the exposition, all with collectd's timestamps" % (
                   n, S.expected["acme"][("", "total")] / h.NANOS,
-                  S.expected["scw.beta"][("", "total")] / h.NANOS, len(samples)))
+                  S.expected["scw.beta"][("", "total")] / h.NANOS, n_outlook,
+                  S.outlook["acme"][("", "currency_forecast", "total")],
+                  S.outlook["acme"][("", "budget_percent", "used")], len(samples)))
     except BaseException:
         S.failed = True
         raise
@@ -429,11 +489,40 @@ def test_rules_on_the_server(work):
         h.wait_for(lambda: all(r["health"] == "ok" and r["lastEvaluation"] > iso(S.t0 + 5)
                                for g in S.prom.api("rules")["groups"] for r in g["rules"]),
                    20, "every rule evaluated healthy")
-        alerts = S.prom.api("alerts")["alerts"]
-        assert not alerts, "alerts on healthy data: %s" % alerts
+        # Budget alerts: month to date at or over a budget fires at once, a
+        # forecast over it is pending (for: 1h); nothing else on healthy data.
+        want = set()
+        for host, series in S.outlook.items():
+            for (pinst, type_, tinst), v in series.items():
+                if type_ != "budget_percent" or (v < 100 if tinst == "used" else v <= 100):
+                    continue
+                name = {"used": "ScwFinops%sBudgetCrossed",
+                        "forecast": "ScwFinops%sForecastOverBudget"}[tinst] % (
+                            "Project" if pinst else "")
+                want.add((name, host, pinst or tinst, "firing" if tinst == "used"
+                          else "pending"))
+
+        def alerts():
+            got = {(a["labels"]["alertname"], a["labels"]["instance"],
+                    a["labels"].get("scw_finops", ""), a["state"])
+                   for a in S.prom.api("alerts")["alerts"]}
+            assert got == want, "alerts %s, want %s" % (sorted(got), sorted(want))
+        eventually(alerts, 20, "the budget alerts")
+        # The budget rules' selectors (their expressions without the
+        # comparison) reach exactly the budget series of their kind.
+        for name, rule in rules.items():
+            if "Budget" not in name:
+                continue
+            selector = re.sub(r"\s*>=?\s*100$", "", rule["query"])
+            project, kind = "Project" in name, "used" if "Crossed" in name else "forecast"
+            got = {(labels["instance"], labels["scw_finops"])
+                   for labels, _ in S.prom.query(selector)}
+            exp = {(host, pinst or tinst) for host, series in S.outlook.items()
+                   for pinst, type_, tinst in series
+                   if type_ == "budget_percent" and tinst == kind and bool(pinst) == project}
+            assert got == exp and exp, "%s: %s reaches %s, want %s" % (name, selector, got, exp)
         # The selectors of the stale-snapshot and error rules reach both
-        # organizations (the budget ones wait for series the plugin does not
-        # dispatch yet).
+        # organizations.
         for expr in ('collectd_scw_finops_duration_seconds{scw_finops="snapshot_age"}',
                      'increase(collectd_scw_finops_errors_total{job="%s"}[1h])' % JOB):
             # increase() needs two samples of the run in its range.
@@ -447,8 +536,10 @@ def test_rules_on_the_server(work):
                                               % RAW_JOB), 20, "the %s job's series" % RAW_JOB)
         assert {(m["instance"], m["exported_instance"]) for m, _ in raw} == {
             ("127.0.0.1:%d" % S.prom_port, host) for host in HOSTS}, raw
-        print("# %d rules loaded and evaluated, none firing; without honor_labels the "
-              "organization is in exported_instance" % len(rules))
+        print("# %d rules loaded and evaluated, %d budget alerts as the budgets warrant (%s), "
+              "no other; without honor_labels the organization is in exported_instance" % (
+                  len(rules), len(want), ", ".join("%s %s %s" % (a[0], a[2], a[3])
+                                                   for a in sorted(want))))
     except BaseException:
         S.failed = True
         raise
@@ -500,7 +591,29 @@ def check_panel(title, ref, got, top_n):
         for k, v in want.items():
             assert abs(got[k] - v) <= EXACT * 4, "%s %s: %r, want %r" % (title, k, got[k], v)
 
-    if title == "Month-to-date total":
+    def outlook(kind, projects, fmt):
+        return {fmt % (host, k[0], k[2]): v for host in HOSTS
+                for k, v in S.outlook[host].items() if k[1] == kind and bool(k[0]) == projects}
+
+    def same_outlook(want, forecast=False):
+        assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
+        for k, v in want.items():
+            kind = "forecast" if forecast or k.endswith("forecast") else "used"
+            assert outlook_close(("", "", kind), got[k], v, EXACT * 4), \
+                "%s %s: %r, want %r" % (title, k, got[k], v)
+
+    if title == "Month to date and end-of-month forecast" and ref == "A":
+        same({host + " month to date": v for host, v in totals.items()})
+    elif title == "Month to date and end-of-month forecast" and ref == "B":
+        same_outlook(outlook("currency_forecast", False, "%s%.0s%.0s forecast"), True)
+    elif title == "Organization budget: used and forecast":
+        same_outlook(outlook("budget_percent", False, "%s%.0s %s"))
+    elif title.startswith("Forecast by project"):
+        same_outlook(top_per_host(outlook("currency_forecast", True, "%s / %s%.0s"), top_n),
+                     True)
+    elif title == "Project budgets: used and forecast":
+        same_outlook(outlook("budget_percent", True, "%s / %s %s"))
+    elif title == "Month-to-date total":
         same({"total": sum(totals.values())})
     elif title == "Month-to-date total per organization":
         same(totals)
