@@ -27,8 +27,9 @@ its PID:
    must say on this date;
 4. the server loaded the rules, exactly the budget alerts the budgets
    warrant are firing (used) or pending (forecast, for 1h) and no other,
-   their selectors reach both organizations and every budget series; a scrape job without honor_labels gets the
-   organization in exported_instance (README's caveat);
+   their selectors reach both organizations and every budget series; a
+   scrape job without honor_labels gets the organization in
+   exported_instance (README's caveat);
 5. every query of conf/dashboards/scw_finops-prometheus.json (Grafana's
    variables substituted), as an instant and as a range query, returns the
    expected series (by legend) and values;
