@@ -10,10 +10,10 @@ cppcheck --enable=warning,style,performance,portability --std=c11 --quiet \
   -I /usr/include/collectd -DHAVE_CONFIG_H -DBYTE_ORDER=1234 -DBIG_ENDIAN=4321 \
   -DLITTLE_ENDIAN=1234 -DFP_LAYOUT_NEED_NOTHING=1 -DDATA_MAX_NAME_LEN=128 \
   --suppress=missingIncludeSystem --suppress=missingInclude \
-  plugin tests/unit
+  plugin tests/unit tests/forecast
 
 # Licence: every source file carries an SPDX line (MIT, as LICENSE).
-missing=$(git ls-files 2>/dev/null | grep -E '\.(c|h|py|sh|jq|am|ac|spec|db|conf)$|^\.ci/run$|/rules$' |
+missing=$(git ls-files 2>/dev/null | grep -E '\.(c|h|py|sh|jq|am|ac|spec|db|conf|yml)$|^\.ci/run$|/rules$' |
   grep -v '^tests/fuzz/\(corpus\|regressions\)/' | while read -r f; do
     head -n 3 "$f" | grep -q 'SPDX-License-Identifier: MIT' || echo "$f"; done)
 if [ -n "$missing" ]; then
