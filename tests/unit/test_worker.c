@@ -233,6 +233,51 @@ static void test_restart_serves_state_without_requests(void **state) {
   assert_true(fx->api.requests > before);
 }
 
+static size_t notices_of(const char *period) {
+  size_t n = 0;
+  for (size_t i = 0; i < stub_n_notifications; i++)
+    n += strstr(stub_notifications[i].message, period) != NULL;
+  return n;
+}
+
+/* Budget notices: each threshold and the forecast once per period, never
+ * again after a restart (the state file), again in a new month, never from
+ * the closing month's late charges. */
+static void test_budget_notices_once(void **state) {
+  fx_t *fx = *state;
+  fx->cfg.budgets.budgets = calloc(1, sizeof(scw_budget_t));
+  fx->cfg.budgets.budgets[0].budget_nanos = EUR(50); /* November: 100 EUR */
+  fx->cfg.budgets.n_budgets = 1;
+  fx->w = new_worker(fx);
+  scw_worker_use_state(fx->w, fx->state, fx->now);
+  run_until(fx, fx->w, NOV30_20H + 2 * HOUR);
+  assert_int_equal(notices_of("(2026-11)"), 4); /* 50, 80, 100 %, forecast */
+  assert_int_equal(stub_notifications[0].severity, NOTIF_WARNING);
+  assert_int_equal(stub_notifications[2].severity, NOTIF_FAILURE);
+  assert_string_equal(stub_notifications[2].type_instance, "used");
+  assert_non_null(strstr(stub_notifications[2].message,
+                         "month-to-date cost 100.00 EUR reached 100% of the "
+                         "budget 50.00 EUR"));
+  assert_string_equal(stub_notifications[3].type_instance, "forecast");
+  scw_worker_free(fx->w);
+
+  fx->w = new_worker(fx);
+  scw_worker_use_state(fx->w, fx->state, fx->now);
+  size_t walks = fx->api.requests;
+  run_until(fx, fx->w, DEC1 - HOUR / 2);
+  assert_true(fx->api.requests > walks);
+  assert_int_equal(stub_n_notifications, 4);
+
+  /* December: 3 EUR by 06:00 is 6 % of the budget, but on course for more. */
+  run_until(fx, fx->w, DEC1 + 8 * HOUR);
+  assert_int_equal(notices_of("(2026-11)"), 4);
+  assert_int_equal(notices_of("(2026-12)"), 1);
+  assert_non_null(strstr(stub_notifications[4].message, "forecast"));
+  scw_snapshot_t *cur = scw_worker_acquire(fx->w, SCW_SLOT_CURRENT);
+  assert_true(cur->forecast_nanos > EUR(50));
+  scw_snapshot_release(cur);
+}
+
 static void test_bad_state_file_ignored(void **state) {
   fx_t *fx = *state;
   fx->w = new_worker(fx);
@@ -261,6 +306,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_failing_api_after_midnight_backs_off, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restart_serves_state_without_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_state_file_ignored, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_budget_notices_once, setup, teardown),
   };
   return cmocka_run_group_tests_name("worker", tests, NULL, NULL);
 }
