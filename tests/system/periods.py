@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Billing-period helpers shared by the Graphite and InfluxDB system tests:
+"""Billing-period helpers shared by the Graphite, InfluxDB and Prometheus
+system tests (systest.py builds their common scenario on them):
 a dataset with the previous month, the oracle for currency_previous, the
 expected previous_final, and a start time at which nothing the plugin
 publishes changes by itself during a run."""

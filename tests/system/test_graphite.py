@@ -31,14 +31,10 @@ its PID:
    (synthetic month-to-date history written to carbon);
 7. everything stops cleanly.
 
-The dataset is the generator's previous month plus its current month (same
-seed, so the same organizations and projects). Month-to-date history for the
+The dataset and the quiet start are systest's. Month-to-date history for the
 two organizations (every 3 h since the first of the month, computed by the
 simulator as the plugin would have reported it) is written to carbon before
-the render checks, so the graphs have a shape.
-
-The run holds at any instant: it starts only where nothing the plugin
-publishes moves by itself for its duration (quiet_start)."""
+the render checks, so the graphs have a shape."""
 
 import datetime as dt
 import json
@@ -47,17 +43,14 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-TOP_SRCDIR = os.environ.get("SCW_TOP_SRCDIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "integration"))
-import harness as h  # noqa: E402
-import finops_sim  # noqa: E402  (harness puts tests/sim on the path)
+import systest as st  # first: it puts harness and finops_sim on the path
+from periods import RUN_BUDGET, outlook_close
+from systest import ORGS, TOP, TOP_SRCDIR, h
 
 SYS_PYTHON = "/usr/bin/python3"  # graphite-web and carbon are Debian's python3 modules
 CARBON = shutil.which("carbon-cache") or "/usr/bin/carbon-cache"
@@ -66,7 +59,6 @@ DASHBOARD = os.path.join(TOP_SRCDIR, "conf", "dashboards", "scw_finops-graphite.
 EXACT = 1e-6  # whisper-fetch prints 6 decimals; far below a cent
 HOSTS = {"acme": "acme", "scw.beta": "scw_beta"}  # collectd Host -> Graphite node
 HIST = "hist"  # synthetic host for the month-boundary check
-TOP = 10
 STALE_PATH = "collectd.acme.scw_finops-stale_project.currency_previous-stale_sku"
 STALE_VALUE = 999999.0
 # A project's forecast and budget use that stopped 2 h ago (last month's, or
@@ -77,16 +69,11 @@ OUTLOOK_TYPES = ("currency_forecast", "budget_percent")
 
 
 def missing_packages():
-    missing = [p for p, path in (("graphite-carbon", CARBON), ("python3-whisper", WHISPER_FETCH))
-               if not os.path.exists(path)]
     probe = subprocess.run([SYS_PYTHON, "-c", "import django, cairocffi, graphite.render"],
                            capture_output=True) if os.path.exists(SYS_PYTHON) else None
-    if probe is None or probe.returncode != 0:
-        missing.append("graphite-web")
-    if not os.path.exists(h.COLLECTD) or not os.path.exists(
-            os.path.join(h.STOCK_PLUGINS, "write_graphite.so")):
-        missing.append("collectd-core")
-    return missing
+    return st.missing((("graphite-carbon", CARBON), ("python3-whisper", WHISPER_FETCH)),
+                      "write_graphite.so",
+                      also=["graphite-web"] if probe is None or probe.returncode != 0 else [])
 
 
 def faketime_site(work):
@@ -107,7 +94,9 @@ def faketime_site(work):
 
 # ---- carbon-cache -----------------------------------------------------------
 
-class Carbon:
+class Carbon(st.Server):
+    name = "carbon-cache"
+
     def __init__(self, work):
         self.dir = work.file("carbon")
         self.whisper = os.path.join(self.dir, "storage", "whisper")
@@ -145,26 +134,13 @@ class Carbon:
         with open(os.path.join(conf, "storage-aggregation.conf"), "w") as fh:
             fh.write("[collectd]\npattern = ^collectd\\.\nxFilesFactor = 0\n"
                      "aggregationMethod = last\n")
-        self.out = open(os.path.join(self.dir, "carbon.out"), "w")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
         env.update({"PYTHONPATH": p for p in faketime_site(work)})
-        self.proc = subprocess.Popen(
-            [CARBON, "--config=%s" % os.path.join(conf, "carbon.conf"), "--debug", "start"],
-            stdout=self.out, stderr=subprocess.STDOUT, env=env)
-        self._wait_ready("carbon-cache listening")
+        self.launch([CARBON, "--config=%s" % os.path.join(conf, "carbon.conf"), "--debug",
+                     "start"], os.path.join(self.dir, "carbon.out"), "carbon-cache listening",
+                    env=env)
 
-    def _wait_ready(self, what):
-        try:
-            h.wait_for(self._ready, 60, what)
-        except BaseException:
-            h.stop_pid(self.proc)  # do not leak the server when it never came up
-            self.out.close()
-            raise
-
-    def _ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("carbon-cache exited with %s: %s" % (
-                self.proc.returncode, self.log()[-2000:]))
+    def answering(self):
         return h.port_open(self.line_port) and h.port_open(self.query_port)
 
     def send(self, lines):
@@ -175,15 +151,6 @@ class Carbon:
         return os.path.join(self.whisper, "collectd", node,
                             "scw_finops" + ("-" + pinst if pinst else ""),
                             type_ + ("-" + tinst if tinst else "") + ".wsp")
-
-    def log(self):
-        with open(os.path.join(self.dir, "carbon.out")) as fh:
-            return fh.read()
-
-    def stop(self):
-        took = h.stop_pid(self.proc, timeout=15)
-        self.out.close()
-        return took
 
 
 def whisper_latest(path, since):
@@ -226,10 +193,13 @@ def whisper_latest_many(paths, since):
 
 # ---- graphite-web -----------------------------------------------------------
 
-class GraphiteWeb:
+class GraphiteWeb(st.Server):
     """graphite-web's Django app under `django-admin runserver` (no Apache):
     settings from a private module named by GRAPHITE_SETTINGS_MODULE, with an
     sqlite database and the carbon storage of this test."""
+
+    name = "graphite-web"
+    log_tail = 3000
 
     def __init__(self, work, carbon):
         self.dir = work.file("graphite-web")
@@ -257,25 +227,11 @@ class GraphiteWeb:
         assert res.returncode == 0, "graphite-web migrate failed: %s" % res.stderr[-3000:]
         self.port = h.free_port()
         self.url = "http://127.0.0.1:%d" % self.port
-        self.out = open(os.path.join(self.dir, "runserver.out"), "w")
-        self.proc = subprocess.Popen(
-            [SYS_PYTHON, "-m", "django", "runserver", "--noreload",
-             "127.0.0.1:%d" % self.port], env=self.env, stdout=self.out,
-            stderr=subprocess.STDOUT)
-        self._wait_ready("graphite-web answering")
+        self.launch([SYS_PYTHON, "-m", "django", "runserver", "--noreload",
+                     "127.0.0.1:%d" % self.port], os.path.join(self.dir, "runserver.out"),
+                    "graphite-web answering", env=self.env)
 
-    def _wait_ready(self, what):
-        try:
-            h.wait_for(self._ready, 60, what)
-        except BaseException:
-            h.stop_pid(self.proc)  # do not leak the server when it never came up
-            self.out.close()
-            raise
-
-    def _ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("graphite-web exited with %s: %s" % (
-                self.proc.returncode, self.log()[-3000:]))
+    def answering(self):
         try:
             return self.get("/metrics/find", query="*")[0] == 200
         except (urllib.error.URLError, ConnectionError, socket.timeout):
@@ -297,15 +253,6 @@ class GraphiteWeb:
             targets, status, body[-1500:].decode(errors="replace"))
         return {s["target"]: [(ts, v) for v, ts in s["datapoints"]] for s in json.loads(body)}
 
-    def log(self):
-        with open(os.path.join(self.dir, "runserver.out")) as fh:
-            return fh.read()
-
-    def stop(self):
-        took = h.stop_pid(self.proc, timeout=15)
-        self.out.close()
-        return took
-
 
 def last_value(points):
     values = [v for _, v in points if v is not None]
@@ -314,36 +261,7 @@ def last_value(points):
 
 # ---- the shared scenario ----------------------------------------------------
 
-class State:
-    work = carbon = web = sim = cd = None
-    expected = {}  # collectd host -> {(pinst, tinst): nanos}
-    failed = False
-
-    def stop_all(self):
-        for name in ("cd", "web", "carbon", "sim"):
-            proc = getattr(self, name)
-            if proc is not None:
-                try:
-                    proc.stop()
-                except Exception as e:  # noqa: BLE001 - keep stopping the others
-                    print("# stopping %s: %s" % (name, e))
-                setattr(self, name, None)
-        if self.work is not None:
-            if self.failed:
-                print("# scenario dir kept: %s" % self.work.path)
-            else:
-                self.work.cleanup()
-            self.work = None
-
-
-S = State()
-
-
-def need(*names):
-    for name in names:
-        if getattr(S, name) is None:
-            S.failed = True
-            raise AssertionError("%s is not running (an earlier step failed)" % name)
+S = st.Scenario("web", "carbon")
 
 
 def graphite_path(node, key):
@@ -355,33 +273,8 @@ def graphite_path(node, key):
 def expected_projects(expected=None):
     """{'node.project': EUR} over both organizations (month to date, or the
     series given)."""
-    out = {}
-    for host, series in (S.expected if expected is None else expected).items():
-        for (pinst, _), nanos in series.items():
-            if pinst:
-                key = "%s.%s" % (HOSTS[host], pinst)
-                out[key] = out.get(key, 0) + nanos
-    return {k: v / h.NANOS for k, v in out.items()}
-
-
-def expected_skus():
-    out = {}
-    for series in S.expected.values():
-        for (pinst, tinst), nanos in series.items():
-            if pinst:
-                out[tinst] = out.get(tinst, 0) + nanos
-    return {k: v / h.NANOS for k, v in out.items()}
-
-
-def top(values, n):
-    return dict(sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:n])
-
-# ---- the previous month, and a start where nothing moves by itself ---------
-
-from periods import (REFRESH, RUN_BUDGET, budgets, complete_walks,  # noqa: E402
-                     expected_outlook, expected_previous, expected_previous_final, iso,
-                     merged_dataset, month_start, outlook_close, quiet_start, window_start,
-                     with_budgets)
+    return st.projects(S.expected if expected is None else expected,
+                       lambda host, pinst: "%s.%s" % (HOSTS[host], pinst))
 
 
 def outlook_path(node, key):
@@ -390,14 +283,32 @@ def outlook_path(node, key):
         node, "-" + pinst if pinst else "", type_, "-" + tinst if tinst else "")
 
 
+def whisper_files(node, match):
+    """The paths of the whisper files of node whose file names match."""
+    found = set()
+    for root, _, files in os.walk(os.path.join(S.carbon.whisper, "collectd", node)):
+        found |= {os.path.join(root, f) for f in files if match(f)}
+    return found
+
+
+def latest_points(want):
+    """{path: (ts, value)}: the latest point since t0 - 20 of each whisper
+    file of want (more than 100), once every one exists and has one. Every
+    file in one process (a whisper-fetch per file costs seconds)."""
+    assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
+    h.wait_for(lambda: all(os.path.exists(p) for p in want), 60,
+               "%d whisper files" % len(want))
+    return h.wait_for(lambda: (lambda r: r if all(r.values()) else None)(
+        whisper_latest_many(sorted(want), S.t0 - 20)), 30,
+        "a point in each of %d whisper files" % len(want), interval=0.5)
+
+
 def check_outlook(host):
     """Forecasts and budget use of host in whisper: exactly the expected
     series, with the README's values."""
     node = HOSTS[host]
     want = {S.carbon.wsp(node, k[0], k[2], k[1]): (k, v) for k, v in S.outlook[host].items()}
-    found = set()
-    for root, _, files in os.walk(os.path.join(S.carbon.whisper, "collectd", node)):
-        found |= {os.path.join(root, f) for f in files if f.startswith(OUTLOOK_TYPES)}
+    found = whisper_files(node, lambda f: f.startswith(OUTLOOK_TYPES))
     assert found == set(want), "%s: outlook files %s, want %s" % (
         host, sorted(found - set(want))[:5], sorted(set(want) - found)[:5])
     results = whisper_latest_many(sorted(want), S.t0 - 20)
@@ -409,162 +320,89 @@ def check_outlook(host):
 
 # ---- 1. carbon + whisper ------------------------------------------------------
 
+@S.step
 def test_whisper_files_hold_exact_month_to_date(work):
     S.work = h.Workdir()
-    try:
-        S.started = quiet_start()
-        dataset = merged_dataset(S.work.file("dataset.json"))
-        S.dataset = dataset
-        S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
-        S.carbon = Carbon(S.work)
-        S.t0 = int(time.time())
-        ds = finops_sim.Dataset(dataset)
-        S.budgets = budgets(ds, S.t0)
-        S.cd = h.Collectd(S.work, [
-            with_budgets(h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku",
-                                     StartupSpread=0, RefreshInterval=REFRESH),
-                         S.budgets[h.ORG1]),
-            with_budgets(h.org_block("beta", h.ORG2, S.sim.url, secret="sim-key-org2",
-                                     GroupBy="sku", Host="scw.beta", StartupSpread=0,
-                                     RefreshInterval=REFRESH), S.budgets[h.ORG2])],
-            csv=False, graphite_port=S.carbon.line_port).start()
+    st.start_simulator(S)
+    S.carbon = Carbon(S.work)
+    st.configure_collectd(S, graphite_port=S.carbon.line_port).start()
+    by_org = st.current_month(S)
+    S.request_end = {host: h.window_of(by_org[org][0])[1] for host, org in ORGS}
+    want = {}
+    for host, series in S.expected.items():
+        for key, nanos in series.items():
+            want[S.carbon.wsp(HOSTS[host], *key)] = nanos / h.NANOS
+    results = latest_points(want)
+    # whisper-fetch itself must read the same organization totals.
+    for node in HOSTS.values():
+        p = S.carbon.wsp(node, "", "total")
+        cli = whisper_latest(p, S.t0 - 20)  # 6 decimals; a later point, same value
+        assert abs(cli[1] - results[p][1]) <= EXACT, \
+            "whisper-fetch %s: %r, whisper.fetch: %r" % (p, cli, results[p])
+    bad = ["%s: %r, want %r" % (p, results[p][1], v) for p, v in want.items()
+           if abs(results[p][1] - v) > EXACT]
+    assert not bad, "%d of %d whisper values differ: %s" % (len(bad), len(want), bad[:5])
+    for p, (ts, _) in results.items():
+        assert ts >= S.t0 - 10, "%s: point at %d predates collectd" % (p, ts)
+    # No cost series beyond the expected ones; self-metrics present.
+    for host, node in HOSTS.items():
+        found = whisper_files(node, lambda f: f == "currency.wsp" or f.startswith("currency-"))
+        extra = found - set(want)
+        assert not extra, "unexpected cost series: %s" % sorted(extra)[:5]
+        for type_, tinst in (("duration", "snapshot_age"), ("duration", "refresh"),
+                             ("errors", ""), ("http_requests", ""),
+                             ("count", "charges"), ("count", "skipped_charges")):
+            p = S.carbon.wsp(node, "", tinst, type_)
+            h.wait_for(lambda: os.path.exists(p), 20, p)
+    errors = whisper_latest(S.carbon.wsp("acme", "", "", "errors"), S.t0 - 20)
+    assert errors is None or errors[1] == 0, "errors rate %r" % (errors,)
+    st.set_outlook(S, by_org, lambda host: whisper_latest(
+        S.carbon.wsp(HOSTS[host], "", "refresh", "duration"), S.t0 - 20)[1])
+    n_outlook = 0
+    for host in HOSTS:
+        last = {}
 
-        def walked():  # of the current month (the previous one is walked too)
-            done = complete_walks(S.sim, month_start(S.t0))
-            return done if all(done.values()) else None
-        by_org = h.wait_for(walked, 30, "complete walks of both organizations")
-        S.expected = {"acme": h.expected_series(dataset, h.ORG1, by_org[h.ORG1][0], "sku"),
-                      "scw.beta": h.expected_series(dataset, h.ORG2, by_org[h.ORG2][0], "sku")}
-        S.request_end = {host: h.window_of(by_org[org][0])[1]
-                         for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2))}
-        want = {}
-        for host, series in S.expected.items():
-            for key, nanos in series.items():
-                want[S.carbon.wsp(HOSTS[host], *key)] = nanos / h.NANOS
-        assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
-        h.wait_for(lambda: all(os.path.exists(p) for p in want), 60,
-                   "%d whisper files" % len(want))
-        # Every file in one process (a whisper-fetch per file costs seconds);
-        # whisper-fetch itself must read the same organization totals.
-        results = h.wait_for(lambda: (lambda r: r if all(r.values()) else None)(
-            whisper_latest_many(sorted(want), S.t0 - 20)), 30,
-            "a point in each of %d whisper files" % len(want), interval=0.5)
-        for node in HOSTS.values():
-            p = S.carbon.wsp(node, "", "total")
-            cli = whisper_latest(p, S.t0 - 20)  # 6 decimals; a later point, same value
-            assert abs(cli[1] - results[p][1]) <= EXACT, \
-                "whisper-fetch %s: %r, whisper.fetch: %r" % (p, cli, results[p])
-        bad = ["%s: %r, want %r" % (p, results[p][1], v) for p, v in want.items()
-               if abs(results[p][1] - v) > EXACT]
-        assert not bad, "%d of %d whisper values differ: %s" % (len(bad), len(want), bad[:5])
-        for p, (ts, _) in results.items():
-            assert ts >= S.t0 - 10, "%s: point at %d predates collectd" % (p, ts)
-        # No cost series beyond the expected ones; self-metrics present.
-        for host, node in HOSTS.items():
-            hostdir = os.path.join(S.carbon.whisper, "collectd", node)
-            found = set()
-            for root, _, files in os.walk(hostdir):
-                found |= {os.path.join(root, f) for f in files
-                          if f == "currency.wsp" or f.startswith("currency-")}
-            extra = found - set(want)
-            assert not extra, "unexpected cost series: %s" % sorted(extra)[:5]
-            for type_, tinst in (("duration", "snapshot_age"), ("duration", "refresh"),
-                                 ("errors", ""), ("http_requests", ""),
-                                 ("count", "charges"), ("count", "skipped_charges")):
-                p = S.carbon.wsp(node, "", tinst, type_)
-                h.wait_for(lambda: os.path.exists(p), 20, p)
-        errors = whisper_latest(S.carbon.wsp("acme", "", "", "errors"), S.t0 - 20)
-        assert errors is None or errors[1] == 0, "errors rate %r" % (errors,)
-        # Forecasts and budget use: the walk's time is its window end plus its
-        # refresh duration (whole seconds).
-        S.outlook = {}
-        for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2)):
-            duration = whisper_latest(S.carbon.wsp(HOSTS[host], "", "refresh", "duration"),
-                                      S.t0 - 20)[1]
-            S.outlook[host] = expected_outlook(ds, org, by_org[org][0], S.budgets[org],
-                                               duration)
-        n_outlook = 0
-        for host in HOSTS:
-            last = {}
-
-            def outlook_ok():
-                try:
-                    last["n"] = check_outlook(host)
-                    return True
-                except AssertionError as e:
-                    last["e"] = e
-                    return False
+        def outlook_ok():
             try:
-                h.wait_for(outlook_ok, 20, "forecast and budget files of %s" % host,
-                           interval=0.5)
-            except AssertionError:
-                raise AssertionError(str(last.get("e"))) from None
-            n_outlook += last["n"]
-        print("# %d whisper files exact (organization totals %.2f and %.2f EUR); %d of "
-              "forecasts and budget use (acme forecast %.2f EUR, budget used %.1f %%)" % (
-                  len(want), S.expected["acme"][("", "total")] / h.NANOS,
-                  S.expected["scw.beta"][("", "total")] / h.NANOS, n_outlook,
-                  S.outlook["acme"][("", "currency_forecast", "total")],
-                  S.outlook["acme"][("", "budget_percent", "used")]))
-    except BaseException:
-        S.failed = True
-        raise
+                last["n"] = check_outlook(host)
+                return True
+            except AssertionError as e:
+                last["e"] = e
+                return False
+        try:
+            h.wait_for(outlook_ok, 20, "forecast and budget files of %s" % host,
+                       interval=0.5)
+        except AssertionError:
+            raise AssertionError(str(last.get("e"))) from None
+        n_outlook += last["n"]
+    print("# %d whisper files exact (organization %s); %s" % (
+        len(want), st.totals_note(S.expected), st.outlook_note(S, n_outlook)))
 
 
 # ---- 2. the previous month in whisper ----------------------------------------
 
+@S.step
 def test_whisper_files_hold_exact_previous_month(work):
-    need("carbon", "cd")
-    try:
-        m = month_start(S.t0)
-        prev = month_start(m - 1)
-
-        def walked():
-            done = complete_walks(S.sim, prev)
-            return done if all(done.values()) else None
-        by_org = h.wait_for(walked, 30, "complete walks of the previous month")
-        for org, walks in by_org.items():
-            start, end = h.window_of(walks[0])
-            assert window_start(walks[0]) == prev and \
-                finops_sim.parse_ts(end) // finops_sim.NS == m, \
-                "%s: previous month walked over [%s, %s), want [%s, %s)" % (
-                    org, start, end, iso(prev), iso(m))
-        ds = finops_sim.Dataset(S.dataset)
-        S.prev_expected = {"acme": expected_previous(ds, h.ORG1, S.t0),
-                           "scw.beta": expected_previous(ds, h.ORG2, S.t0)}
-        S.prev_final = expected_previous_final(S.started)
-        want = {}
-        for host, series in S.prev_expected.items():
-            for key, nanos in series.items():
-                want[S.carbon.wsp(HOSTS[host], *key, type_="currency_previous")] = \
-                    nanos / h.NANOS
-            want[S.carbon.wsp(HOSTS[host], "", "previous_final", "gauge")] = S.prev_final
-        assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
-        h.wait_for(lambda: all(os.path.exists(p) for p in want), 60,
-                   "%d whisper files" % len(want))
-        results = h.wait_for(lambda: (lambda r: r if all(r.values()) else None)(
-            whisper_latest_many(sorted(want), S.t0 - 20)), 30,
-            "a point in each of %d whisper files" % len(want), interval=0.5)
-        bad = ["%s: %r, want %r" % (p, results[p][1], v) for p, v in want.items()
-               if abs(results[p][1] - v) > EXACT]
-        for p, (ts, _) in results.items():
-            assert ts >= S.t0 - 10, "%s: point at %d predates collectd" % (p, ts)
-        assert not bad, "%d of %d whisper values differ: %s" % (len(bad), len(want), bad[:5])
-        for node in HOSTS.values():
-            found = set()
-            for root, _, files in os.walk(os.path.join(S.carbon.whisper, "collectd", node)):
-                found |= {os.path.join(root, f) for f in files
-                          if f.startswith(("currency_previous", "gauge"))}
-            extra = found - set(want)
-            assert not extra, "unexpected previous-month series: %s" % sorted(extra)[:5]
-        print("# %d whisper files exact: previous month %s (totals %.2f and %.2f EUR), %s "
-              "(fresh start %.1f days after its end)" % (
-                  len(want), iso(prev)[:7], S.prev_expected["acme"][("", "total")] / h.NANOS,
-                  S.prev_expected["scw.beta"][("", "total")] / h.NANOS,
-                  ("provisional", "final")[S.prev_final], (S.started - m) / 86400))
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("carbon", "cd")
+    m, prev = st.previous_month(S)
+    want = {}
+    for host, series in S.prev_expected.items():
+        for key, nanos in series.items():
+            want[S.carbon.wsp(HOSTS[host], *key, type_="currency_previous")] = \
+                nanos / h.NANOS
+        want[S.carbon.wsp(HOSTS[host], "", "previous_final", "gauge")] = S.prev_final
+    results = latest_points(want)
+    bad = ["%s: %r, want %r" % (p, results[p][1], v) for p, v in want.items()
+           if abs(results[p][1] - v) > EXACT]
+    for p, (ts, _) in results.items():
+        assert ts >= S.t0 - 10, "%s: point at %d predates collectd" % (p, ts)
+    assert not bad, "%d of %d whisper values differ: %s" % (len(bad), len(want), bad[:5])
+    for node in HOSTS.values():
+        found = whisper_files(node, lambda f: f.startswith(("currency_previous", "gauge")))
+        extra = found - set(want)
+        assert not extra, "unexpected previous-month series: %s" % sorted(extra)[:5]
+    print("# %d whisper files exact: previous month %s" % (
+        len(want), st.previous_note(S, m, prev)))
 
 
 # ---- 3. graphite-web render API -------------------------------------------------
@@ -580,7 +418,7 @@ def backfill_lines():
         day=1, hour=0, minute=0, second=0, microsecond=0)
     lines = []
     S.backfill = {}
-    for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2)):
+    for host, org in ORGS:
         # Names as the plugin derives them now (same groups, same labels).
         end = S.request_end[host]
         exp_now = finops_sim.expected_sums(ds, org, month_start.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -622,31 +460,28 @@ def backfill_lines():
     return lines
 
 
+@S.step
 def test_render_json_total(work):
-    need("carbon", "cd")
-    try:
-        S.web = GraphiteWeb(S.work, S.carbon)
-        lines = backfill_lines()
-        S.carbon.send(lines)
-        print("# wrote %d history points to carbon" % len(lines))
-        for host, node in HOSTS.items():
-            want = S.expected[host][("", "total")] / h.NANOS
-            target = "collectd.%s.scw_finops.currency-total" % node
-            for frm in ("-15min", "-40d"):  # 10 s archive, then the hourly rollup
-                got = h.wait_for(lambda: last_value(
-                    S.web.render(target, frm).get(target, [])), 20, "%s from %s" % (target, frm))
-                assert abs(got - want) <= EXACT, "%s from=%s: %r, want %r" % (
-                    target, frm, got, want)
-        # The history is visible (first backfilled point of acme).
-        if S.backfill["acme"]:
-            ts0, v0 = S.backfill["acme"][0]
-            target = "collectd.acme.scw_finops.currency-total"
-            got = h.wait_for(lambda: dict(S.web.render(target, ts0 - 3600, ts0 + 3600)
-                                          .get(target, [])).get(ts0), 30, "acme history")
-            assert abs(got - v0) <= EXACT, "history point %r, want %r" % (got, v0)
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("carbon", "cd")
+    S.web = GraphiteWeb(S.work, S.carbon)
+    lines = backfill_lines()
+    S.carbon.send(lines)
+    print("# wrote %d history points to carbon" % len(lines))
+    for host, node in HOSTS.items():
+        want = S.expected[host][("", "total")] / h.NANOS
+        target = "collectd.%s.scw_finops.currency-total" % node
+        for frm in ("-15min", "-40d"):  # 10 s archive, then the hourly rollup
+            got = h.wait_for(lambda: last_value(
+                S.web.render(target, frm).get(target, [])), 20, "%s from %s" % (target, frm))
+            assert abs(got - want) <= EXACT, "%s from=%s: %r, want %r" % (
+                target, frm, got, want)
+    # The history is visible (first backfilled point of acme).
+    if S.backfill["acme"]:
+        ts0, v0 = S.backfill["acme"][0]
+        target = "collectd.acme.scw_finops.currency-total"
+        got = h.wait_for(lambda: dict(S.web.render(target, ts0 - 3600, ts0 + 3600)
+                                      .get(target, [])).get(ts0), 30, "acme history")
+        assert abs(got - v0) <= EXACT, "history point %r, want %r" % (got, v0)
 
 
 # ---- 4. PNG ---------------------------------------------------------------------
@@ -665,33 +500,30 @@ def png_size(data):
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
+@S.step
 def test_render_png_of_totals_and_top_projects(work):
-    need("web")
-    try:
-        month_start = S.t0 - S.t0 % 86400 - (dt.datetime.fromtimestamp(
-            S.t0, dt.timezone.utc).day - 1) * 86400
-        frm = min(month_start, S.t0 - 6 * 3600)
-        series = S.web.render(PNG_TARGETS, frm)
-        assert len(series) == 2 + 5, "PNG would show %s" % sorted(series)
-        status, ctype, body = S.web.get(
-            "/render", target=PNG_TARGETS, format="png", width=1000, height=480,
-            **{"from": frm, "until": "now"},
-            title="Scaleway month-to-date cost: organization totals and top 5 projects",
-            vtitle="EUR", yMin=0, lineWidth=2, bgcolor="white", fgcolor="black",
-            majorGridLineColor="#c0c0c0", minorGridLineColor="#e8e8e8", fontSize=11,
-            colorList="1f77b4,d62728,2ca02c,ff7f0e,9467bd,8c564b,e377c2,7f7f7f",
-            tz="UTC")
-        assert status == 200 and ctype == "image/png", "HTTP %s %s" % (status, ctype)
-        assert png_size(body) == (1000, 480), png_size(body)
-        assert 10000 < len(body) < 2000000, "PNG of %d bytes" % len(body)
-        path = work.file("graphite-month-to-date.png")
-        with open(path, "wb") as fh:
-            fh.write(body)
-        for copy in h.keep_artifact(path, S.work):
-            print("# PNG (%d bytes) kept: %s" % (len(body), copy))
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("web")
+    month_start = S.t0 - S.t0 % 86400 - (dt.datetime.fromtimestamp(
+        S.t0, dt.timezone.utc).day - 1) * 86400
+    frm = min(month_start, S.t0 - 6 * 3600)
+    series = S.web.render(PNG_TARGETS, frm)
+    assert len(series) == 2 + 5, "PNG would show %s" % sorted(series)
+    status, ctype, body = S.web.get(
+        "/render", target=PNG_TARGETS, format="png", width=1000, height=480,
+        **{"from": frm, "until": "now"},
+        title="Scaleway month-to-date cost: organization totals and top 5 projects",
+        vtitle="EUR", yMin=0, lineWidth=2, bgcolor="white", fgcolor="black",
+        majorGridLineColor="#c0c0c0", minorGridLineColor="#e8e8e8", fontSize=11,
+        colorList="1f77b4,d62728,2ca02c,ff7f0e,9467bd,8c564b,e377c2,7f7f7f",
+        tz="UTC")
+    assert status == 200 and ctype == "image/png", "HTTP %s %s" % (status, ctype)
+    assert png_size(body) == (1000, 480), png_size(body)
+    assert 10000 < len(body) < 2000000, "PNG of %d bytes" % len(body)
+    path = work.file("graphite-month-to-date.png")
+    with open(path, "wb") as fh:
+        fh.write(body)
+    for copy in h.keep_artifact(path, S.work):
+        print("# PNG (%d bytes) kept: %s" % (len(body), copy))
 
 
 # ---- 5. the Grafana dashboard's queries ------------------------------------------
@@ -721,7 +553,7 @@ def check_dashboard_target(title, series, frm, ref="A", top_n=TOP):
             assert points == {S.prev_final}, "%s %s: %r, want %r (%s)" % (
                 title, k, points, S.prev_final, ("provisional", "final")[S.prev_final])
     elif title.startswith("Previous month: cost by project"):
-        want = top(expected_projects(S.prev_expected), top_n)
+        want = st.top(expected_projects(S.prev_expected), top_n)
         assert names == set(want), "%s: %s, want %s" % (title, sorted(names), sorted(want))
         for k, v in want.items():
             close(last[k], v, "%s %s" % (title, k))
@@ -733,18 +565,17 @@ def check_dashboard_target(title, series, frm, ref="A", top_n=TOP):
         want = {"%s %s" % (node, suffix): v for node, v in want.items()}
         check_outlook_series(title, series, want, ref == "B")
     elif title == "Organization budget: used and forecast":
-        want = {"%s.%s" % (HOSTS[hst], k[2]): v for hst in HOSTS
-                for k, v in S.outlook[hst].items() if k[:2] == ("", "budget_percent")}
+        want = {"%s.%s" % (HOSTS[x], t): v for (x, _, t), v in
+                st.outlook_of(S.outlook, "budget_percent", False).items()}
         check_outlook_series(title, series, want)
     elif title.startswith("Forecast by project"):
-        want = top({"%s.%s" % (HOSTS[hst], k[0]): v for hst in HOSTS
-                    for k, v in S.outlook[hst].items()
-                    if k[1] == "currency_forecast" and k[0]}, top_n)
+        want = st.top({"%s.%s" % (HOSTS[x], p): v for (x, p, _), v in
+                       st.outlook_of(S.outlook, "currency_forecast", True).items()}, top_n)
         check_outlook_series(title, series, want, True)
         assert list(series) == list(want), "not sorted by forecast: %s" % list(series)
     elif title == "Project budgets: used and forecast":
-        want = {"%s.%s %s" % (HOSTS[hst], k[0], k[2]): v for hst in HOSTS
-                for k, v in S.outlook[hst].items() if k[1] == "budget_percent" and k[0]}
+        want = {"%s.%s %s" % (HOSTS[x], p, t): v for (x, p, t), v in
+                st.outlook_of(S.outlook, "budget_percent", True).items()}
         check_outlook_series(title, series, want)
     elif title == "Month-to-date total":
         assert names == {"total"}, names
@@ -754,13 +585,13 @@ def check_dashboard_target(title, series, frm, ref="A", top_n=TOP):
         for node, want in totals.items():
             close(last[node], want, "%s %s" % (title, node))
     elif title.startswith("Cost by project"):
-        want = top(expected_projects(), TOP)
+        want = st.top(expected_projects(), TOP)
         assert names == set(want), "%s: %s, want %s" % (title, sorted(names), sorted(want))
         for k, v in want.items():
             close(last[k], v, "%s %s" % (title, k))
         assert list(series) == list(want), "not sorted by cost: %s" % list(series)
     elif title.startswith("Top") and "SKUs" in title:
-        want = top(expected_skus(), TOP)
+        want = st.top(st.skus(S.expected), TOP)
         assert names == set(want), "%s: %s, want %s" % (title, sorted(names), sorted(want))
         for k, v in want.items():
             close(last[k], v, "%s %s" % (title, k))
@@ -793,12 +624,8 @@ def check_outlook_series(title, series, want, forecast=False):
     """series (by name) are exactly want's, their last values the expected
     forecasts (FORECAST_RTOL) or budget use (names ending in "forecast" are
     forecasts too)."""
-    assert set(series) == set(want), "%s: %s, want %s" % (title, sorted(series), sorted(want))
-    for name, v in want.items():
-        kind = "forecast" if forecast or name.endswith("forecast") else "used"
-        got = last_value(series[name])
-        assert outlook_close(("", "", kind), got, v, EXACT), \
-            "%s %s: %r, want %r" % (title, name, got, v)
+    st.same_outlook(title, {k: last_value(v) for k, v in series.items()}, want, EXACT,
+                    forecast)
 
 
 def daily_mismatches(got, history):
@@ -813,16 +640,12 @@ def daily_mismatches(got, history):
     want.pop(min(ts - ts % 86400 for ts, _ in history), None)
     last_day = max(ts - ts % 86400 for ts, _ in history)
     late = {d: v for d, v in got.items() if d > last_day}
-    out = ["missing %s" % dt.datetime.fromtimestamp(d, dt.timezone.utc).date()
-           for d in sorted(set(want) - set(got))]
-    out += ["unexpected %s" % dt.datetime.fromtimestamp(d, dt.timezone.utc).date()
-            for d in sorted(set(got) - set(want) - set(late))]
-    out += ["%s: %r, want %r" % (dt.datetime.fromtimestamp(d, dt.timezone.utc).date(),
-                                 got[d], v)
+    out = ["missing %s" % st.day(d) for d in sorted(set(want) - set(got))]
+    out += ["unexpected %s" % st.day(d) for d in sorted(set(got) - set(want) - set(late))]
+    out += ["%s: %r, want %r" % (st.day(d), got[d], v)
             for d, v in sorted(want.items()) if d in got and abs(got[d] - v) > EXACT * 10]
-    out += ["%s (after the history): %r, want 0" % (
-        dt.datetime.fromtimestamp(d, dt.timezone.utc).date(), v)
-        for d, v in sorted(late.items()) if v != 0 or d > time.time() + 3600]
+    out += ["%s (after the history): %r, want 0" % (st.day(d), v)
+            for d, v in sorted(late.items()) if v != 0 or d > time.time() + 3600]
     return out
 
 
@@ -859,101 +682,76 @@ def check_metric_patterns(targets, values):
         "previous-month series no panel shows"
 
 
+@S.step
 def test_dashboard_queries(work):
-    need("web")
-    try:
-        dash, targets = h.dashboard_targets(DASHBOARD)
-        assert len(targets) >= 8, "only %d targets" % len(targets)
-        variables = {v["name"] for v in dash["templating"]["list"]}
-        assert {"datasource", "prefix", "host", "top"} <= variables, variables
-        # The host variable's query lists both organizations.
-        hostvar = next(v for v in dash["templating"]["list"] if v["name"] == "host")
-        query = h.grafana_substitute(hostvar["query"], {"prefix": "collectd"})
-        status, _, body = S.web.get("/metrics/find", query=query)
-        found = {n["text"] for n in json.loads(body)}
-        assert set(HOSTS.values()) <= found, "host variable lists %s" % found
-        values = {"prefix": "collectd", "host": "{%s}" % ",".join(sorted(HOSTS.values())),
-                  "top": TOP}
-        topvar = next(v for v in dash["templating"]["list"] if v["name"] == "top")
-        top_choices = [int(o["value"]) for o in topvar["options"]]
-        panels = {}
-        for panel in dash["panels"]:
-            panels[panel["title"]] = panel
-            if panel["type"] != "row":
-                assert panel["datasource"] == {"type": "graphite", "uid": "${datasource}"}, \
-                    panel["title"]
-        check_metric_patterns(targets, values)
-        for raw_title, target in targets:
-            panel = panels[raw_title]
-            # A panel time override (Grafana's "relative time") replaces the range.
-            frms = ("-" + panel["timeFrom"],) if panel.get("timeFrom") else ("-15min", "-40d")
-            # Every choice of the top variable: 20 is more than the projects.
-            tops = top_choices if "$top" in target["target"] and \
-                raw_title.startswith("Previous month") else (TOP,)
-            for top_n in tops:
-                query = h.grafana_substitute(target["target"], dict(values, top=top_n))
-                title = h.grafana_substitute(raw_title, dict(values, top=top_n))
-                for frm in frms:
-                    if title.startswith(("Snapshot", "API", "Charges")) and frm == "-40d":
-                        continue  # health panels: recent data only
-                    series = h.wait_for(lambda: S.web.render(query, frm) or None, 20,
-                                        "%s from %s" % (title, frm))
-                    check_dashboard_target(title, series, frm, target["refId"], top_n)
-                if panel.get("timeFrom") and "scw_finops-*" in query:
-                    # Without its time override the stale series would show.
-                    older = S.web.render(query, "-40d")
-                    assert any(k.split(" ")[0] == "acme.stale_project" for k in older), \
-                        "%s: %s" % (title, sorted(older))
-        print("# %d dashboard queries checked against graphite-web, %.0f s after the "
-              "start (quiet for %d s)" % (len(targets), time.time() - S.started, RUN_BUDGET))
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("web")
+    targets, variables, top_choices, panels = st.dashboard(
+        DASHBOARD, "graphite", 8, ("datasource", "prefix", "host", "top"))
+    # The host variable's query lists both organizations.
+    query = h.grafana_substitute(variables["host"]["query"], {"prefix": "collectd"})
+    status, _, body = S.web.get("/metrics/find", query=query)
+    found = {n["text"] for n in json.loads(body)}
+    assert set(HOSTS.values()) <= found, "host variable lists %s" % found
+    values = {"prefix": "collectd", "host": "{%s}" % ",".join(sorted(HOSTS.values())),
+              "top": TOP}
+    check_metric_patterns(targets, values)
+    for raw_title, target in targets:
+        panel = panels[raw_title]
+        # A panel time override (Grafana's "relative time") replaces the range.
+        frms = ("-" + panel["timeFrom"],) if panel.get("timeFrom") else ("-15min", "-40d")
+        # Every choice of the top variable: 20 is more than the projects.
+        tops = top_choices if "$top" in target["target"] and \
+            raw_title.startswith("Previous month") else (TOP,)
+        for top_n in tops:
+            query = h.grafana_substitute(target["target"], dict(values, top=top_n))
+            title = h.grafana_substitute(raw_title, dict(values, top=top_n))
+            for frm in frms:
+                if title.startswith(("Snapshot", "API", "Charges")) and frm == "-40d":
+                    continue  # health panels: recent data only
+                series = h.wait_for(lambda: S.web.render(query, frm) or None, 20,
+                                    "%s from %s" % (title, frm))
+                check_dashboard_target(title, series, frm, target["refId"], top_n)
+            if panel.get("timeFrom") and "scw_finops-*" in query:
+                # Without its time override the stale series would show.
+                older = S.web.render(query, "-40d")
+                assert any(k.split(" ")[0] == "acme.stale_project" for k in older), \
+                    "%s: %s" % (title, sorted(older))
+    print("# %d dashboard queries checked against graphite-web, %.0f s after the "
+          "start (quiet for %d s)" % (len(targets), time.time() - S.started, RUN_BUDGET))
 
 
 # ---- 6. daily spend across a month boundary ------------------------------------
 
+@S.step
 def test_daily_spend_across_month_boundary(work):
-    need("web")
-    try:
-        _, targets = h.dashboard_targets(DASHBOARD)
-        target = next(t["target"] for title, t in targets if title.startswith("Daily spend"))
-        query = h.grafana_substitute(target, {"prefix": "collectd", "host": HIST, "top": TOP})
-        want = h.daily_spend(S.history)
-        want.pop(min(ts - ts % 86400 for ts, _ in S.history), None)
-        # Firsts with a refresh (not today's 1st before its first one, at 00:30).
-        refreshed = {ts - ts % 86400 for ts, v in S.history if v > 0}
-        firsts = [d for d in want if dt.datetime.fromtimestamp(d, dt.timezone.utc).day == 1
-                  and d in refreshed]
-        assert firsts, "the history must contain a first of the month"
-        last = {}
+    S.need("web")
+    _, targets = h.dashboard_targets(DASHBOARD)
+    target = next(t["target"] for title, t in targets if title.startswith("Daily spend"))
+    query = h.grafana_substitute(target, {"prefix": "collectd", "host": HIST, "top": TOP})
+    want = h.daily_spend(S.history)
+    want.pop(min(ts - ts % 86400 for ts, _ in S.history), None)
+    firsts = st.refreshed_firsts(want, S.history)
+    last = {}
 
-        def got():
-            series = S.web.render(query, "-40d").get(HIST, [])
-            values = {ts: v for ts, v in series if v is not None}
-            last.update(bad=daily_mismatches(values, S.history))
-            return values if not last["bad"] else None
-        try:
-            values = h.wait_for(got, 30, "daily spend of %d days" % len(want))
-        except AssertionError as e:
-            raise AssertionError("%s: %s" % (e, last.get("bad", [])[:5])) from None
-        for d in firsts:
-            assert values[d] > 0, "the 1st must show the new month's first day"
-        print("# daily spend exact for %d days, including %s" % (len(want), ", ".join(
-            str(dt.datetime.fromtimestamp(d, dt.timezone.utc).date()) for d in firsts)))
-    except BaseException:
-        S.failed = True
-        raise
+    def got():
+        series = S.web.render(query, "-40d").get(HIST, [])
+        values = {ts: v for ts, v in series if v is not None}
+        last.update(bad=daily_mismatches(values, S.history))
+        return values if not last["bad"] else None
+    try:
+        values = h.wait_for(got, 30, "daily spend of %d days" % len(want))
+    except AssertionError as e:
+        raise AssertionError("%s: %s" % (e, last.get("bad", [])[:5])) from None
+    for d in firsts:
+        assert values[d] > 0, "the 1st must show the new month's first day"
+    print(st.daily_note(want, firsts))
 
 
 # ---- 7. stop ---------------------------------------------------------------------
 
 def test_everything_stops(work):
-    need("cd", "carbon", "web")
-    assert S.cd.alive(), "collectd died: %s" % S.cd.log()[-2000:]
-    took = S.cd.stop()
-    S.cd = None
-    assert took < 10, "collectd took %.1fs to stop" % took
+    S.need("cd", "carbon", "web")
+    st.stop_collectd(S)
     for name in ("web", "carbon"):
         took = getattr(S, name).stop()
         setattr(S, name, None)
@@ -961,20 +759,12 @@ def test_everything_stops(work):
 
 
 if __name__ == "__main__":
-    missing = missing_packages()
-    if missing:
-        print("1..0 # SKIP not installed: %s (sh scripts/deps.sh installs them)" %
-              ", ".join(missing))
-        sys.exit(0)
-    try:
-        h.run([
-            test_whisper_files_hold_exact_month_to_date,
-            test_whisper_files_hold_exact_previous_month,
-            test_render_json_total,
-            test_render_png_of_totals_and_top_projects,
-            test_dashboard_queries,
-            test_daily_spend_across_month_boundary,
-            test_everything_stops,
-        ])
-    finally:
-        S.stop_all()
+    st.main(missing_packages, [
+        test_whisper_files_hold_exact_month_to_date,
+        test_whisper_files_hold_exact_previous_month,
+        test_render_json_total,
+        test_render_png_of_totals_and_top_projects,
+        test_dashboard_queries,
+        test_daily_spend_across_month_boundary,
+        test_everything_stops,
+    ], S)

@@ -30,27 +30,19 @@ its PID:
    (synthetic month-to-date history written over InfluxDB's HTTP API);
 5. everything stops cleanly.
 
-The dataset is the generator's previous month plus its current month (same
-seed, so the same organizations and projects). The run holds at any instant:
-it starts only where nothing the plugin publishes moves by itself for its
-duration (quiet_start)."""
+The dataset and the quiet start are systest's."""
 
-import datetime as dt
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
 
-TOP_SRCDIR = os.environ.get("SCW_TOP_SRCDIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "integration"))
-import harness as h  # noqa: E402
-import finops_sim  # noqa: E402  (harness puts tests/sim on the path)
+import systest as st  # first: it puts harness and finops_sim on the path
+from periods import RUN_BUDGET, outlook_close
+from systest import TOP, TOP_SRCDIR, h
 
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 INFLUX = shutil.which("influx") or "/usr/bin/influx"
@@ -59,19 +51,16 @@ TYPES = os.path.join(TOP_SRCDIR, "conf", "scw_finops.types.db")
 EXACT = 1e-6  # far below a cent; the network protocol carries the double as is
 HOSTS = ("acme", "scw.beta")
 HIST = "hist"
-TOP = 10
 
 
 def missing_packages():
-    missing = [p for p, path in (("influxdb", INFLUXD), ("influxdb-client", INFLUX))
-               if not os.path.exists(path)]
-    if not os.path.exists(h.COLLECTD) or not os.path.exists(
-            os.path.join(h.STOCK_PLUGINS, "network.so")):
-        missing.append("collectd-core")
-    return missing
+    return st.missing((("influxdb", INFLUXD), ("influxdb-client", INFLUX)), "network.so")
 
 
-class Influxd:
+class Influxd(st.Server):
+    name = "influxd"
+    stop_timeout = 40  # influxd gives up a stuck clean shutdown after 30 s by itself
+
     def __init__(self, work):
         self.dir = work.file("influxdb")
         typesdb = os.path.join(self.dir, "typesdb")
@@ -99,33 +88,16 @@ class Influxd:
                 "  batch-size = 1",
                 '  batch-timeout = "1s"', ""]))
         self.url = "http://127.0.0.1:%d" % self.http_port
-        self.out = open(os.path.join(self.dir, "influxd.log"), "w")
-        self.proc = subprocess.Popen([INFLUXD, "-config", conf], stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        self._wait_ready("influxd answering /ping")
+        self.launch([INFLUXD, "-config", conf], os.path.join(self.dir, "influxd.log"),
+                    "influxd answering /ping")
         # The collectd input creates it too, but only with its first batch.
         req = urllib.request.Request(self.url + "/query?q=CREATE%20DATABASE%20collectd",
                                      method="POST")
         with urllib.request.urlopen(req, timeout=30) as resp:
             assert resp.status == 200, resp.status
 
-    def _wait_ready(self, what):
-        try:
-            h.wait_for(self._ready, 60, what)
-        except BaseException:
-            h.stop_pid(self.proc)  # do not leak the server when it never came up
-            self.out.close()
-            raise
-
-    def _ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("influxd exited with %s: %s" % (
-                self.proc.returncode, self.log()[-2000:]))
-        try:
-            with urllib.request.urlopen(self.url + "/ping", timeout=2) as resp:
-                return resp.status == 204
-        except (urllib.error.URLError, ConnectionError, OSError):
-            return False
+    def answering(self):
+        return st.http_status(self.url + "/ping", 204)
 
     def query(self, q):
         """`influx -execute` with JSON output: [series dict] of the first
@@ -148,10 +120,6 @@ class Influxd:
         with urllib.request.urlopen(req, timeout=30) as resp:
             assert resp.status == 204, resp.status
 
-    def log(self):
-        with open(os.path.join(self.dir, "influxd.log")) as fh:
-            return fh.read()
-
     def stats(self):
         series = self.query("SHOW STATS FOR 'collectd'")
         return dict(zip(series[0]["columns"], series[0]["values"][0])) if series else {}
@@ -169,12 +137,6 @@ class Influxd:
             return done
         h.wait_for(idle, timeout, "influxd's collectd input to go idle", interval=0.3)
 
-    def stop(self):
-        # influxd gives up a stuck clean shutdown after 30 s by itself.
-        took = h.stop_pid(self.proc, timeout=40)
-        self.out.close()
-        return took
-
 
 def rows(series):
     """[(tags, {column: value})] of every row."""
@@ -185,60 +147,18 @@ def rows(series):
     return out
 
 
-def eventually(check, timeout, what):
-    """Re-runs check() until it stops raising AssertionError (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError as e:
-            if time.monotonic() > deadline:
-                raise AssertionError("%s: %s (still failing after %ss)" % (what, e, timeout))
-        time.sleep(0.3)
+class State(st.Scenario):
+    def stop_proc(self, name, proc):
+        if name == "influx":
+            proc.quiesce()
+        proc.stop()
+
+    def stop_failed(self, name, proc):
+        if name == "influx":
+            proc.stop()
 
 
-class State:
-    work = influx = sim = cd = None
-    expected = {}
-    failed = False
-
-    def stop_all(self):
-        for name in ("cd", "influx", "sim"):
-            proc = getattr(self, name)
-            if proc is not None:
-                try:
-                    if name == "influx":
-                        proc.quiesce()
-                    proc.stop()
-                except Exception as e:  # noqa: BLE001 - keep stopping the others
-                    print("# stopping %s: %s" % (name, e))
-                    if name == "influx":
-                        proc.stop()
-                setattr(self, name, None)
-        if self.work is not None:
-            if self.failed:
-                print("# scenario dir kept: %s" % self.work.path)
-            else:
-                self.work.cleanup()
-            self.work = None
-
-
-S = State()
-
-
-def need(*names):
-    for name in names:
-        if getattr(S, name) is None:
-            S.failed = True
-            raise AssertionError("%s is not running (an earlier step failed)" % name)
-
-# ---- the previous month, and a start where nothing moves by itself ---------
-
-from periods import (REFRESH, RUN_BUDGET, budgets, complete_walks,  # noqa: E402
-                     expected_outlook, expected_previous, expected_previous_final, iso,
-                     merged_dataset, month_start, outlook_close, quiet_start, window_start,
-                     with_budgets)
-
+S = State("influx")
 OUTLOOK_TYPES = ("currency_forecast", "budget_percent")
 
 
@@ -256,165 +176,101 @@ def cost_series(since, type_="currency"):
     return out
 
 
+def check_cost_series(expected, type_, what):
+    """Every series of expected ({host: {(plugin_instance, type_instance):
+    nanos}}) is in InfluxDB as type type_ with exactly its tags and value,
+    and no other series of that type is. Returns how many."""
+    want = {(host, pinst, tinst): nanos / h.NANOS
+            for host, series in expected.items()
+            for (pinst, tinst), nanos in series.items()}
+    assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
+    got = h.wait_for(lambda: (lambda g: g if set(want) <= set(g) else None)(
+        cost_series(S.t0 - 60, type_)), 60, "%d %s series in InfluxDB" % (len(want), what),
+        interval=0.5)
+    extra = set(got) - set(want)
+    assert not extra, "unexpected %s series: %s" % (what, sorted(extra)[:5])
+    bad = []
+    for key, value in want.items():
+        tags, stored = got[key]
+        host, pinst, tinst = key
+        # Tags exactly: an empty plugin_instance is no tag at all.
+        want_tags = {"host": host, "type": type_, "type_instance": tinst}
+        if pinst:
+            want_tags["instance"] = pinst
+        present = {k: v for k, v in tags.items() if v != ""}
+        if present != want_tags or abs(stored - value) > EXACT:
+            bad.append("%s: %r %r, want %r %r" % (key, present, stored, want_tags, value))
+    assert not bad, "%d of %d series wrong: %s" % (len(bad), len(want), bad[:5])
+    return len(want)
+
+
+@S.step
 def test_exact_values_and_tags(work):
     S.work = h.Workdir()
+    st.start_simulator(S)
+    S.influx = Influxd(S.work)
+    st.configure_collectd(S, extra_conf="LoadPlugin network\n<Plugin network>\n  Server "
+                          "\"127.0.0.1\" \"%d\"\n</Plugin>" % S.influx.collectd_port)
+    shutil.copy(os.path.join(h.STOCK_PLUGINS, "network.so"), S.cd.plugindir)
+    S.cd.start()
+    by_org = st.current_month(S)
+    n = check_cost_series(S.expected, "currency", "cost")
+    # Self-metrics: raw DERIVE counters, duration in scw_finops_seconds.
+    selfm = {(t.get("host"), t.get("type"), t.get("type_instance", "")): r["last"]
+             for t, r in rows(S.influx.query(
+                 "SELECT last(\"value\") FROM \"scw_finops_value\", \"scw_finops_seconds\" "
+                 "WHERE \"type\" != 'currency' AND time > %ds GROUP BY *" % (S.t0 - 60)))}
+    for host in HOSTS:
+        assert selfm.get((host, "http_requests", "")) >= 1, selfm
+        assert selfm.get((host, "errors", "")) == 0, selfm
+        assert selfm.get((host, "count", "charges")) > 0, selfm
+        assert (host, "count", "skipped_charges") in selfm, selfm
+        assert 0 <= selfm.get((host, "duration", "snapshot_age")) < 600, selfm
+        assert selfm.get((host, "duration", "refresh")) >= 0, selfm
+    st.set_outlook(S, by_org, lambda host: selfm[(host, "duration", "refresh")])
+    want = {(host,) + key: v for host, series in S.outlook.items()
+            for key, v in series.items()}
+    last = {}
+
+    def outlook():
+        got = {}
+        for tags, row in rows(S.influx.query(
+                "SELECT last(\"value\") FROM \"scw_finops_value\" WHERE \"type\" =~ "
+                "/^(currency_forecast|budget_percent)$/ AND time > %ds GROUP BY *"
+                % (S.t0 - 60))):
+            got[(tags.get("host", ""), tags.get("instance", ""), tags.get("type", ""),
+                 tags.get("type_instance", ""))] = row["last"]
+        bad = ["missing %s" % (k,) for k in set(want) - set(got)]
+        bad += ["unexpected %s" % (k,) for k in set(got) - set(want)]
+        bad += ["%s: %r, want %r" % (k, got[k], v) for k, v in want.items()
+                if k in got and not outlook_close(k[1:], got[k], v, EXACT)]
+        last["bad"] = bad
+        return not bad
     try:
-        S.started = quiet_start()
-        dataset = merged_dataset(S.work.file("dataset.json"))
-        S.dataset = dataset
-        S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
-        S.influx = Influxd(S.work)
-        S.t0 = int(time.time())
-        ds = finops_sim.Dataset(dataset)
-        S.budgets = budgets(ds, S.t0)
-        S.cd = h.Collectd(
-            S.work, [with_budgets(h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku",
-                                              StartupSpread=0, RefreshInterval=REFRESH),
-                                  S.budgets[h.ORG1]),
-                     with_budgets(h.org_block("beta", h.ORG2, S.sim.url,
-                                              secret="sim-key-org2", GroupBy="sku",
-                                              Host="scw.beta", StartupSpread=0,
-                                              RefreshInterval=REFRESH), S.budgets[h.ORG2])],
-            csv=False, extra_conf="LoadPlugin network\n<Plugin network>\n  Server "
-            "\"127.0.0.1\" \"%d\"\n</Plugin>" % S.influx.collectd_port)
-        shutil.copy(os.path.join(h.STOCK_PLUGINS, "network.so"), S.cd.plugindir)
-        S.cd.start()
-
-        def walked():  # of the current month (the previous one is walked too)
-            done = complete_walks(S.sim, month_start(S.t0))
-            return done if all(done.values()) else None
-        by_org = h.wait_for(walked, 30, "complete walks of both organizations")
-        S.expected = {"acme": h.expected_series(dataset, h.ORG1, by_org[h.ORG1][0], "sku"),
-                      "scw.beta": h.expected_series(dataset, h.ORG2, by_org[h.ORG2][0], "sku")}
-        want = {(host, pinst, tinst): nanos / h.NANOS
-                for host, series in S.expected.items()
-                for (pinst, tinst), nanos in series.items()}
-        assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
-        got = h.wait_for(lambda: (lambda g: g if set(want) <= set(g) else None)(
-            cost_series(S.t0 - 60)), 60, "%d series in InfluxDB" % len(want), interval=0.5)
-        extra = set(got) - set(want)
-        assert not extra, "unexpected cost series: %s" % sorted(extra)[:5]
-        bad = []
-        for key, value in want.items():
-            tags, stored = got[key]
-            host, pinst, tinst = key
-            # Tags exactly: an empty plugin_instance is no tag at all.
-            want_tags = {"host": host, "type": "currency", "type_instance": tinst}
-            if pinst:
-                want_tags["instance"] = pinst
-            present = {k: v for k, v in tags.items() if v != ""}
-            if present != want_tags or abs(stored - value) > EXACT:
-                bad.append("%s: %r %r, want %r %r" % (key, present, stored, want_tags, value))
-        assert not bad, "%d of %d series wrong: %s" % (len(bad), len(want), bad[:5])
-        # Self-metrics: raw DERIVE counters, duration in scw_finops_seconds.
-        selfm = {(t.get("host"), t.get("type"), t.get("type_instance", "")): r["last"]
-                 for t, r in rows(S.influx.query(
-                     "SELECT last(\"value\") FROM \"scw_finops_value\", \"scw_finops_seconds\" "
-                     "WHERE \"type\" != 'currency' AND time > %ds GROUP BY *" % (S.t0 - 60)))}
-        for host in HOSTS:
-            assert selfm.get((host, "http_requests", "")) >= 1, selfm
-            assert selfm.get((host, "errors", "")) == 0, selfm
-            assert selfm.get((host, "count", "charges")) > 0, selfm
-            assert (host, "count", "skipped_charges") in selfm, selfm
-            assert 0 <= selfm.get((host, "duration", "snapshot_age")) < 600, selfm
-            assert selfm.get((host, "duration", "refresh")) >= 0, selfm
-        # Forecasts and budget use: the walk's time is its window end plus its
-        # refresh duration (whole seconds).
-        S.outlook = {host: expected_outlook(ds, org, by_org[org][0], S.budgets[org],
-                                            selfm[(host, "duration", "refresh")])
-                     for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2))}
-        want = {(host,) + key: v for host, series in S.outlook.items()
-                for key, v in series.items()}
-        last = {}
-
-        def outlook():
-            got = {}
-            for tags, row in rows(S.influx.query(
-                    "SELECT last(\"value\") FROM \"scw_finops_value\" WHERE \"type\" =~ "
-                    "/^(currency_forecast|budget_percent)$/ AND time > %ds GROUP BY *"
-                    % (S.t0 - 60))):
-                got[(tags.get("host", ""), tags.get("instance", ""), tags.get("type", ""),
-                     tags.get("type_instance", ""))] = row["last"]
-            bad = ["missing %s" % (k,) for k in set(want) - set(got)]
-            bad += ["unexpected %s" % (k,) for k in set(got) - set(want)]
-            bad += ["%s: %r, want %r" % (k, got[k], v) for k, v in want.items()
-                    if k in got and not outlook_close(k[1:], got[k], v, EXACT)]
-            last["bad"] = bad
-            return not bad
-        try:
-            h.wait_for(outlook, 20, "%d forecast and budget series" % len(want), interval=0.5)
-        except AssertionError as e:
-            raise AssertionError("%s: %s" % (e, last.get("bad", [])[:5])) from None
-        print("# %d series exact with their tags (organization totals %.2f and %.2f EUR); "
-              "%d of forecasts and budget use (acme forecast %.2f EUR, budget used %.1f %%)" % (
-                  len(S.expected["acme"]) + len(S.expected["scw.beta"]),
-                  S.expected["acme"][("", "total")] / h.NANOS,
-                  S.expected["scw.beta"][("", "total")] / h.NANOS, len(want),
-                  S.outlook["acme"][("", "currency_forecast", "total")],
-                  S.outlook["acme"][("", "budget_percent", "used")]))
-    except BaseException:
-        S.failed = True
-        raise
+        h.wait_for(outlook, 20, "%d forecast and budget series" % len(want), interval=0.5)
+    except AssertionError as e:
+        raise AssertionError("%s: %s" % (e, last.get("bad", [])[:5])) from None
+    print("# %d series exact with their tags (organization %s); %s" % (
+        n, st.totals_note(S.expected), st.outlook_note(S, len(want))))
 
 
 # ---- 2. the previous month ----------------------------------------------------
 
+@S.step
 def test_previous_month_values_and_tags(work):
-    need("influx", "cd")
-    try:
-        m = month_start(S.t0)
-        prev = month_start(m - 1)
-
-        def walked():
-            done = complete_walks(S.sim, prev)
-            return done if all(done.values()) else None
-        by_org = h.wait_for(walked, 30, "complete walks of the previous month")
-        for org, walks in by_org.items():
-            start, end = h.window_of(walks[0])
-            assert window_start(walks[0]) == prev and \
-                finops_sim.parse_ts(end) // finops_sim.NS == m, \
-                "%s: previous month walked over [%s, %s), want [%s, %s)" % (
-                    org, start, end, iso(prev), iso(m))
-        ds = finops_sim.Dataset(S.dataset)
-        S.prev_expected = {"acme": expected_previous(ds, h.ORG1, S.t0),
-                           "scw.beta": expected_previous(ds, h.ORG2, S.t0)}
-        S.prev_final = expected_previous_final(S.started)
-        want = {(host, pinst, tinst): nanos / h.NANOS
-                for host, series in S.prev_expected.items()
-                for (pinst, tinst), nanos in series.items()}
-        assert len(want) > 100, "expected a realistic number of series, got %d" % len(want)
-        got = h.wait_for(lambda: (lambda g: g if set(want) <= set(g) else None)(
-            cost_series(S.t0 - 60, "currency_previous")), 60,
-            "%d previous-month series in InfluxDB" % len(want), interval=0.5)
-        extra = set(got) - set(want)
-        assert not extra, "unexpected previous-month series: %s" % sorted(extra)[:5]
-        bad = []
-        for key, value in want.items():
-            tags, stored = got[key]
-            host, pinst, tinst = key
-            want_tags = {"host": host, "type": "currency_previous", "type_instance": tinst}
-            if pinst:
-                want_tags["instance"] = pinst
-            present = {k: v for k, v in tags.items() if v != ""}
-            if present != want_tags or abs(stored - value) > EXACT:
-                bad.append("%s: %r %r, want %r %r" % (key, present, stored, want_tags, value))
-        assert not bad, "%d of %d series wrong: %s" % (len(bad), len(want), bad[:5])
-        # Every point of the run (min and max): the status did not move during it.
-        final = {(t.get("host"), t.get("instance", ""), t.get("type"), t.get("type_instance")):
-                 (r["min"], r["max"]) for t, r in rows(S.influx.query(
-                     "SELECT min(\"value\"), max(\"value\") FROM \"scw_finops_value\" WHERE "
-                     "\"type\" = 'gauge' AND time > %ds GROUP BY *" % (S.t0 - 60)))}
-        assert final == {(host, "", "gauge", "previous_final"): (S.prev_final, S.prev_final)
-                         for host in HOSTS}, "previous_final (min, max) %r, want %r" % (
-                             final, S.prev_final)
-        print("# %d previous-month series exact with their tags: %s (totals %.2f and %.2f "
-              "EUR), %s (fresh start %.1f days after its end)" % (
-                  len(want), iso(prev)[:7], want[("acme", "", "total")],
-                  want[("scw.beta", "", "total")], ("provisional", "final")[S.prev_final],
-                  (S.started - m) / 86400))
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("influx", "cd")
+    m, prev = st.previous_month(S)
+    n = check_cost_series(S.prev_expected, "currency_previous", "previous-month")
+    # Every point of the run (min and max): the status did not move during it.
+    final = {(t.get("host"), t.get("instance", ""), t.get("type"), t.get("type_instance")):
+             (r["min"], r["max"]) for t, r in rows(S.influx.query(
+                 "SELECT min(\"value\"), max(\"value\") FROM \"scw_finops_value\" WHERE "
+                 "\"type\" = 'gauge' AND time > %ds GROUP BY *" % (S.t0 - 60)))}
+    assert final == {(host, "", "gauge", "previous_final"): (S.prev_final, S.prev_final)
+                     for host in HOSTS}, "previous_final (min, max) %r, want %r" % (
+                         final, S.prev_final)
+    print("# %d previous-month series exact with their tags: %s" % (
+        n, st.previous_note(S, m, prev)))
 
 
 # ---- 3. the Grafana dashboard's queries ------------------------------------------
@@ -425,25 +281,12 @@ def totals():
 
 def projects(expected=None):
     """{(host, project): EUR} (month to date, or the series given)."""
-    out = {}
-    for host, series in (S.expected if expected is None else expected).items():
-        for (pinst, _), nanos in series.items():
-            if pinst:
-                out[(host, pinst)] = out.get((host, pinst), 0) + nanos
-    return {k: v / h.NANOS for k, v in out.items()}
+    return st.projects(S.expected if expected is None else expected,
+                       lambda host, pinst: (host, pinst))
 
 
-def skus():
-    out = {}
-    for series in S.expected.values():
-        for (pinst, tinst), nanos in series.items():
-            if pinst:
-                out[tinst] = out.get(tinst, 0) + nanos
-    return {k: v / h.NANOS for k, v in out.items()}
-
-
-def top(values, n):
-    return dict(sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:n])
+def top_per_host(values, n):
+    return st.top_per_host(values, n, lambda k: k[0])
 
 
 def last_by(series, *tag_keys):
@@ -464,20 +307,11 @@ def close(got, want, what):
 
 
 def outlook(kind, projects):
-    """{(host, project or "", type_instance): value} of the expected forecasts
-    (kind currency_forecast) or budget use (budget_percent)."""
-    return {(host, k[0], k[2]): v for host in HOSTS for k, v in S.outlook[host].items()
-            if k[1] == kind and bool(k[0]) == projects}
+    return st.outlook_of(S.outlook, kind, projects)
 
 
 def same_outlook(title, got, want, forecast=False):
-    """got and want: {key: value}; forecasts within FORECAST_RTOL, budget
-    use within EXACT (keys ending in "forecast" are forecasts too)."""
-    assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
-    for k, v in want.items():
-        kind = "forecast" if forecast or k[-1] == "forecast" else "used"
-        assert outlook_close(("", "", kind), got[k], v, EXACT * 4), \
-            "%s %s: %r, want %r" % (title, k, got[k], v)
+    st.same_outlook(title, got, want, EXACT * 4, forecast)
 
 
 def check_panel(title, series, long_range, ref="A", top_n=TOP):
@@ -492,10 +326,8 @@ def check_panel(title, series, long_range, ref="A", top_n=TOP):
     elif title.startswith("Forecast by project"):
         got = {(tags.get("host"), row.get("instance")): row.get("top")
                for tags, row in rows(series)}
-        want = {}
-        for host in HOSTS:
-            want.update(top({(x, p): v for (x, p, _), v in
-                             outlook("currency_forecast", True).items() if x == host}, top_n))
+        want = top_per_host({(x, p): v for (x, p, _), v in
+                             outlook("currency_forecast", True).items()}, top_n)
         same_outlook(title, got, want, True)
     elif title == "Project budgets: used and forecast":
         same_outlook(title, last_by(series, "host", "instance", "type_instance"),
@@ -515,10 +347,7 @@ def check_panel(title, series, long_range, ref="A", top_n=TOP):
         got = {}
         for tags, row in rows(series):
             got[(tags.get("host"), row.get("instance"))] = row.get("top")
-        want = {}
-        for host in HOSTS:
-            want.update(top({k: v for k, v in projects(S.prev_expected).items()
-                             if k[0] == host}, top_n))
+        want = top_per_host(projects(S.prev_expected), top_n)
         assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
         for k, v in want.items():
             close(got[k], v, "%s %s" % (title, k))
@@ -539,15 +368,13 @@ def check_panel(title, series, long_range, ref="A", top_n=TOP):
         got = {}
         for tags, row in rows(series):
             got[(tags.get("host"), row.get("instance"))] = row.get("top")
-        want = {}
-        for host in HOSTS:
-            want.update(top({k: v for k, v in projects().items() if k[0] == host}, TOP))
+        want = top_per_host(projects(), TOP)
         assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
         for k, v in want.items():
             close(got[k], v, "%s %s" % (title, k))
     elif title.startswith("Top") and "SKUs" in title:
         got = {row.get("type_instance"): row.get("top") for _, row in rows(series)}
-        want = top(skus(), TOP)
+        want = st.top(st.skus(S.expected), TOP)
         assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
         for k, v in want.items():
             close(got[k], v, "%s %s" % (title, k))
@@ -601,121 +428,97 @@ def check_type_filters(targets):
             assert not types & PREVIOUS_TYPES, "%s selects %s" % (title, sorted(types))
 
 
+@S.step
 def test_dashboard_queries(work):
-    need("influx", "cd")
-    try:
-        dash, targets = h.dashboard_targets(DASHBOARD)
-        assert len(targets) >= 9, "only %d targets" % len(targets)
-        variables = {v["name"]: v for v in dash["templating"]["list"]}
-        assert {"datasource", "host", "top"} <= set(variables), variables
-        hosts = {row["value"] for _, row in rows(S.influx.query(variables["host"]["query"]))}
-        assert set(HOSTS) <= hosts, "host variable lists %s" % hosts
-        topvar = next(v for v in dash["templating"]["list"] if v["name"] == "top")
-        top_choices = [int(o["value"]) for o in topvar["options"]]
-        panels = {}
-        for panel in dash["panels"]:
-            panels[panel["title"]] = panel
-            if panel["type"] != "row":
-                assert panel["datasource"] == {"type": "influxdb", "uid": "${datasource}"}, \
-                    panel["title"]
-        check_type_filters(targets)
-        # A previous-month series that stopped 2 h ago, as one of a project billed
-        # two months ago but not last month does at a month change: the
-        # previous-month panels must not show it.
-        S.influx.write(["scw_finops_value,host=acme,instance=stale_project,"
-                        "type=currency_previous,type_instance=stale_sku value=999999 %d"
-                        % (S.t0 - 7200)])
-        # Likewise a project's forecast and budget use (last month's, or a
-        # project without cost yet this month): the forecast and budget panels
-        # must not show them.
-        S.influx.write(["scw_finops_value,host=acme,instance=stale_project,"
-                        "type=%s%s value=999999 %d" % (type_, tinst, S.t0 - 7200)
-                        for type_, tinst in (("currency_forecast", ""),
-                                             ("budget_percent", ",type_instance=used"))])
-        # Grafana renders a multi-value variable inside /^$host$/ as a regex group.
-        host_regex = "(%s)" % "|".join(x.replace(".", "\\.") for x in HOSTS)
-        for title, target in targets:
-            assert target.get("rawQuery") is True, title
-            # A panel time override (Grafana's "relative time") replaces the range.
-            ranges = ((panels[title]["timeFrom"], False),) if panels[title].get("timeFrom") \
-                else (("15m", False), ("40d", True))
-            # Every choice of the top variable: 20 is more than the projects.
-            tops = top_choices if "$top" in target["query"] and \
-                title.startswith("Previous month") else (TOP,)
-            for top_n in tops:
-                for span, long_range in ranges:
-                    if long_range and title.startswith(("Snapshot", "API", "Charges")):
-                        continue  # health panels: this run's few seconds only
-                    values = {"host": host_regex, "top": top_n,
-                              "timeFilter": "time > now() - %s" % span,
-                              "__interval": "1h" if long_range else "5s"}
-                    query = h.grafana_substitute(target["query"], values)
-                    name = h.grafana_substitute(title, values)
-                    eventually(lambda: check_panel(name, S.influx.query(query), long_range,
-                                                   target["refId"], top_n), 20,
-                               "%s %s (%s)" % (name, target["refId"], values["timeFilter"]))
-                if panels[title].get("timeFrom") and "\"instance\" != ''" in target["query"]:
-                    # Without its time override the stale series would show.
-                    older = h.grafana_substitute(target["query"], dict(
-                        values, timeFilter="time > now() - 40d"))
-                    assert ("acme", "stale_project") in {
-                        (t.get("host"), r.get("instance") or t.get("instance"))
-                        for t, r in rows(S.influx.query(older))}, \
-                        "%s: stale series not seen" % title
-        print("# %d dashboard queries checked against InfluxDB, %.0f s after the start "
-              "(quiet for %d s)" % (len(targets), time.time() - S.started, RUN_BUDGET))
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("influx", "cd")
+    targets, variables, top_choices, panels = st.dashboard(
+        DASHBOARD, "influxdb", 9, ("datasource", "host", "top"))
+    hosts = {row["value"] for _, row in rows(S.influx.query(variables["host"]["query"]))}
+    assert set(HOSTS) <= hosts, "host variable lists %s" % hosts
+    check_type_filters(targets)
+    # A previous-month series that stopped 2 h ago, as one of a project billed
+    # two months ago but not last month does at a month change: the
+    # previous-month panels must not show it.
+    S.influx.write(["scw_finops_value,host=acme,instance=stale_project,"
+                    "type=currency_previous,type_instance=stale_sku value=999999 %d"
+                    % (S.t0 - 7200)])
+    # Likewise a project's forecast and budget use (last month's, or a
+    # project without cost yet this month): the forecast and budget panels
+    # must not show them.
+    S.influx.write(["scw_finops_value,host=acme,instance=stale_project,"
+                    "type=%s%s value=999999 %d" % (type_, tinst, S.t0 - 7200)
+                    for type_, tinst in (("currency_forecast", ""),
+                                         ("budget_percent", ",type_instance=used"))])
+    # Grafana renders a multi-value variable inside /^$host$/ as a regex group.
+    host_regex = "(%s)" % "|".join(x.replace(".", "\\.") for x in HOSTS)
+    for title, target in targets:
+        assert target.get("rawQuery") is True, title
+        # A panel time override (Grafana's "relative time") replaces the range.
+        ranges = ((panels[title]["timeFrom"], False),) if panels[title].get("timeFrom") \
+            else (("15m", False), ("40d", True))
+        # Every choice of the top variable: 20 is more than the projects.
+        tops = top_choices if "$top" in target["query"] and \
+            title.startswith("Previous month") else (TOP,)
+        for top_n in tops:
+            for span, long_range in ranges:
+                if long_range and title.startswith(("Snapshot", "API", "Charges")):
+                    continue  # health panels: this run's few seconds only
+                values = {"host": host_regex, "top": top_n,
+                          "timeFilter": "time > now() - %s" % span,
+                          "__interval": "1h" if long_range else "5s"}
+                query = h.grafana_substitute(target["query"], values)
+                name = h.grafana_substitute(title, values)
+                st.eventually(lambda: check_panel(name, S.influx.query(query), long_range,
+                                               target["refId"], top_n), 20,
+                           "%s %s (%s)" % (name, target["refId"], values["timeFilter"]))
+            if panels[title].get("timeFrom") and "\"instance\" != ''" in target["query"]:
+                # Without its time override the stale series would show.
+                older = h.grafana_substitute(target["query"], dict(
+                    values, timeFilter="time > now() - 40d"))
+                assert ("acme", "stale_project") in {
+                    (t.get("host"), r.get("instance") or t.get("instance"))
+                    for t, r in rows(S.influx.query(older))}, \
+                    "%s: stale series not seen" % title
+    print("# %d dashboard queries checked against InfluxDB, %.0f s after the start "
+          "(quiet for %d s)" % (len(targets), time.time() - S.started, RUN_BUDGET))
 
 
 # ---- 4. daily spend across a month boundary ------------------------------------
 
+@S.step
 def test_daily_spend_across_month_boundary(work):
-    need("influx")
-    try:
-        history = h.month_boundary_history(time.time())
-        S.influx.write(["scw_finops_value,host=%s,type=currency,type_instance=total "
-                        "value=%r %d" % (HIST, v, ts) for ts, v in history])
-        _, targets = h.dashboard_targets(DASHBOARD)
-        target = next(t["query"] for title, t in targets if title.startswith("Daily spend"))
-        query = h.grafana_substitute(target, {"host": HIST, "top": TOP,
-                                              "timeFilter": "time > now() - 40d",
-                                              "__interval": "1h"})
-        want = h.daily_spend(history)
-        # Firsts with a refresh (not today's 1st before its first one, at 00:30).
-        refreshed = {ts - ts % 86400 for ts, v in history if v > 0}
-        firsts = [d for d in want if dt.datetime.fromtimestamp(d, dt.timezone.utc).day == 1
-                  and d in refreshed]
-        assert firsts, "the history must contain a first of the month"
+    S.need("influx")
+    history = h.month_boundary_history(time.time())
+    S.influx.write(["scw_finops_value,host=%s,type=currency,type_instance=total "
+                    "value=%r %d" % (HIST, v, ts) for ts, v in history])
+    _, targets = h.dashboard_targets(DASHBOARD)
+    target = next(t["query"] for title, t in targets if title.startswith("Daily spend"))
+    query = h.grafana_substitute(target, {"host": HIST, "top": TOP,
+                                          "timeFilter": "time > now() - 40d",
+                                          "__interval": "1h"})
+    want = h.daily_spend(history)
+    firsts = st.refreshed_firsts(want, history)
 
-        def check():
-            series = S.influx.query(query)
-            got = {row["time"]: row["spend"] for _, row in rows(series)}
-            missing = set(want) - set(got)
-            assert not missing, "days missing: %s" % sorted(missing)
-            for day, v in want.items():
-                assert abs(got[day] - v) <= EXACT * 10, "%s: %r, want %r" % (
-                    dt.datetime.fromtimestamp(day, dt.timezone.utc).date(), got[day], v)
-            return got
-        got = eventually(check, 20, "daily spend")
-        for d in firsts:
-            assert got[d] > 0, "the 1st must show the new month's first day"
-        print("# daily spend exact for %d days, including %s" % (len(want), ", ".join(
-            str(dt.datetime.fromtimestamp(d, dt.timezone.utc).date()) for d in firsts)))
-    except BaseException:
-        S.failed = True
-        raise
+    def check():
+        series = S.influx.query(query)
+        got = {row["time"]: row["spend"] for _, row in rows(series)}
+        missing = set(want) - set(got)
+        assert not missing, "days missing: %s" % sorted(missing)
+        for day, v in want.items():
+            assert abs(got[day] - v) <= EXACT * 10, "%s: %r, want %r" % (
+                st.day(day), got[day], v)
+        return got
+    got = st.eventually(check, 20, "daily spend")
+    for d in firsts:
+        assert got[d] > 0, "the 1st must show the new month's first day"
+    print(st.daily_note(want, firsts))
 
 
 # ---- 5. stop ---------------------------------------------------------------------
 
 def test_everything_stops(work):
-    need("cd", "influx")
-    assert S.cd.alive(), "collectd died: %s" % S.cd.log()[-2000:]
-    took = S.cd.stop()
-    S.cd = None
-    assert took < 10, "collectd took %.1fs to stop" % took
+    S.need("cd", "influx")
+    st.stop_collectd(S)
     S.influx.quiesce()
     took = S.influx.stop()
     S.influx = None
@@ -724,18 +527,10 @@ def test_everything_stops(work):
 
 
 if __name__ == "__main__":
-    missing = missing_packages()
-    if missing:
-        print("1..0 # SKIP not installed: %s (sh scripts/deps.sh installs them)" %
-              ", ".join(missing))
-        sys.exit(0)
-    try:
-        h.run([
-            test_exact_values_and_tags,
-            test_previous_month_values_and_tags,
-            test_dashboard_queries,
-            test_daily_spend_across_month_boundary,
-            test_everything_stops,
-        ])
-    finally:
-        S.stop_all()
+    st.main(missing_packages, [
+        test_exact_values_and_tags,
+        test_previous_month_values_and_tags,
+        test_dashboard_queries,
+        test_daily_spend_across_month_boundary,
+        test_everything_stops,
+    ], S)

@@ -35,27 +35,21 @@ its PID:
    expected series (by legend) and values;
 6. everything stops cleanly.
 
-The dataset is the generator's previous month plus its current month (same
-seed, so the same organizations and projects). The run holds at any instant:
-it starts only where nothing the plugin publishes moves by itself for its
-duration (quiet_start)."""
+The dataset and the quiet start are systest's."""
 
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-TOP_SRCDIR = os.environ.get("SCW_TOP_SRCDIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "integration"))
-import harness as h  # noqa: E402
-import finops_sim  # noqa: E402  (harness puts tests/sim on the path)
+import systest as st  # first: it puts harness and finops_sim on the path
+from periods import RUN_BUDGET, iso, outlook_close
+from systest import TOP, TOP_SRCDIR, h
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -68,7 +62,6 @@ HOSTS = ("acme", "scw.beta")
 JOB = "scw_finops"  # honor_labels: true, as README says
 RAW_JOB = "scw_finops_default_labels"  # honor_labels: false (the default)
 STALENESS_DELTA = 300  # write_prometheus's default, spelled out as README does
-TOP = 10
 # Every metric family the plugin's series become (README's table).
 FAMILIES = {
     "collectd_scw_finops_currency": "gauge",
@@ -85,12 +78,9 @@ FAMILIES = {
 
 
 def missing_packages():
-    missing = [p for p, path in (("prometheus", PROMETHEUS), ("prometheus", PROMTOOL))
-               if not os.path.exists(path)]
-    if not os.path.exists(h.COLLECTD) or not os.path.exists(
-            os.path.join(h.STOCK_PLUGINS, "write_prometheus.so")):
-        missing.append("collectd-core")
-    else:
+    missing = st.missing((("prometheus", PROMETHEUS), ("prometheus", PROMTOOL)),
+                         "write_prometheus.so")
+    if "collectd-core" not in missing:
         ldd = subprocess.run(["ldd", os.path.join(h.STOCK_PLUGINS, "write_prometheus.so")],
                              capture_output=True, text=True, timeout=30).stdout
         missing += [pkg for lib, pkg in (("libmicrohttpd.so", "libmicrohttpd12"),
@@ -99,11 +89,14 @@ def missing_packages():
     return sorted(set(missing))
 
 
-class Prometheus:
+class Prometheus(st.Server):
     """prometheus with a private config (JSON is YAML), TSDB and port:
     two jobs scrape collectd's write_prometheus every second, one with
     honor_labels: true (what README recommends), one without, which keeps
     only the errors counter (to show where the organization goes)."""
+
+    name = "prometheus"
+    stop_timeout = 20
 
     def __init__(self, work, target_port):
         self.dir = work.file("prometheus")
@@ -126,29 +119,15 @@ class Prometheus:
         res = subprocess.run([PROMTOOL, "check", "config", self.config], capture_output=True,
                              text=True, timeout=60)
         assert res.returncode == 0, "promtool check config: %s%s" % (res.stdout, res.stderr)
-        self.out = open(os.path.join(self.dir, "prometheus.out"), "w")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, "--config.file=" + self.config,
-             "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-             "--web.listen-address=127.0.0.1:%d" % self.port,
-             "--web.console.templates=" + self.dir, "--web.console.libraries=" + self.dir],
-            stdout=self.out, stderr=subprocess.STDOUT)
-        try:
-            h.wait_for(self._ready, 60, "prometheus ready")
-        except BaseException:
-            h.stop_pid(self.proc)  # do not leak the server when it never came up
-            self.out.close()
-            raise
+        self.launch([PROMETHEUS, "--config.file=" + self.config,
+                     "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+                     "--web.listen-address=127.0.0.1:%d" % self.port,
+                     "--web.console.templates=" + self.dir,
+                     "--web.console.libraries=" + self.dir],
+                    os.path.join(self.dir, "prometheus.out"), "prometheus ready")
 
-    def _ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("prometheus exited with %s: %s" % (
-                self.proc.returncode, self.log()[-2000:]))
-        try:
-            with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, ConnectionError, OSError):
-            return False
+    def answering(self):
+        return st.http_status(self.url + "/-/ready", 200)
 
     def api(self, path, **params):
         url = self.url + "/api/v1/" + path + "?" + urllib.parse.urlencode(params, doseq=True)
@@ -173,15 +152,6 @@ class Prometheus:
         assert data["resultType"] == "matrix", "%s: %s" % (expr, data["resultType"])
         return [(r["metric"], float(r["values"][-1][1])) for r in data["result"]]
 
-    def log(self):
-        with open(os.path.join(self.dir, "prometheus.out")) as fh:
-            return fh.read()
-
-    def stop(self):
-        took = h.stop_pid(self.proc, timeout=20)
-        self.out.close()
-        return took
-
 
 def scrape(port):
     """{family: type} and [(name, labels text, value, timestamp or None)] of
@@ -201,44 +171,7 @@ def scrape(port):
     return types, samples
 
 
-class State:
-    work = prom = sim = cd = None
-    expected = prev_expected = {}
-    failed = False
-
-    def stop_all(self):
-        for name in ("cd", "prom", "sim"):
-            proc = getattr(self, name)
-            if proc is not None:
-                try:
-                    proc.stop()
-                except Exception as e:  # noqa: BLE001 - keep stopping the others
-                    print("# stopping %s: %s" % (name, e))
-                setattr(self, name, None)
-        if self.work is not None:
-            if self.failed:
-                print("# scenario dir kept: %s" % self.work.path)
-            else:
-                self.work.cleanup()
-            self.work = None
-
-
-S = State()
-
-
-def need(*names):
-    for name in names:
-        if getattr(S, name) is None:
-            S.failed = True
-            raise AssertionError("%s is not running (an earlier step failed)" % name)
-
-# ---- the previous month, and a start where nothing moves by itself ---------
-
-from periods import (REFRESH, RUN_BUDGET, budgets, complete_walks,  # noqa: E402
-                     expected_outlook, expected_previous, expected_previous_final, iso,
-                     merged_dataset, month_start, outlook_close, quiet_start, window_start,
-                     with_budgets)
-
+S = st.Scenario("prom")
 OUTLOOK = {"currency_forecast": "collectd_scw_finops_currency_forecast",
            "budget_percent": "collectd_scw_finops_budget_percent"}
 
@@ -348,235 +281,157 @@ def test_promtool_rules(work):
 
 # ---- 2. month to date: exposition and PromQL ------------------------------------
 
+@S.step
 def test_exact_month_to_date(work):
     S.work = h.Workdir()
-    try:
-        S.started = quiet_start()
-        dataset = merged_dataset(S.work.file("dataset.json"))
-        S.dataset = dataset
-        S.sim = h.Simulator(S.work, S.work.file("dataset.json"))
-        S.t0 = int(time.time())
-        S.prom_port = h.free_port()
-        ds = finops_sim.Dataset(dataset)
-        S.budgets = budgets(ds, S.t0)
-        S.cd = h.Collectd(
-            S.work, [with_budgets(h.org_block("acme", h.ORG1, S.sim.url, GroupBy="sku",
-                                              StartupSpread=0, RefreshInterval=REFRESH),
-                                  S.budgets[h.ORG1]),
-                     with_budgets(h.org_block("beta", h.ORG2, S.sim.url,
-                                              secret="sim-key-org2", GroupBy="sku",
-                                              Host="scw.beta", StartupSpread=0,
-                                              RefreshInterval=REFRESH), S.budgets[h.ORG2])],
-            csv=False, extra_conf="LoadPlugin write_prometheus\n<Plugin write_prometheus>\n"
-            "  Host \"127.0.0.1\"\n  Port \"%d\"\n  StalenessDelta %d\n</Plugin>" % (
-                S.prom_port, STALENESS_DELTA))
-        shutil.copy(os.path.join(h.STOCK_PLUGINS, "write_prometheus.so"), S.cd.plugindir)
-        S.cd.start()
-        h.wait_for(lambda: h.port_open(S.prom_port), 20, "write_prometheus listening")
-        S.prom = Prometheus(S.work, S.prom_port)
+    st.start_simulator(S)
+    S.prom_port = h.free_port()
+    st.configure_collectd(
+        S, extra_conf="LoadPlugin write_prometheus\n<Plugin write_prometheus>\n"
+        "  Host \"127.0.0.1\"\n  Port \"%d\"\n  StalenessDelta %d\n</Plugin>" % (
+            S.prom_port, STALENESS_DELTA))
+    shutil.copy(os.path.join(h.STOCK_PLUGINS, "write_prometheus.so"), S.cd.plugindir)
+    S.cd.start()
+    h.wait_for(lambda: h.port_open(S.prom_port), 20, "write_prometheus listening")
+    S.prom = Prometheus(S.work, S.prom_port)
+    by_org = st.current_month(S)
+    n = sum(len(s) for s in S.expected.values())
+    assert n > 100, "expected a realistic number of series, got %d" % n
+    check_series("collectd_scw_finops_currency", S.expected)
 
-        def walked():  # of the current month (the previous one is walked too)
-            done = complete_walks(S.sim, month_start(S.t0))
-            return done if all(done.values()) else None
-        by_org = h.wait_for(walked, 30, "complete walks of both organizations")
-        S.expected = {"acme": h.expected_series(dataset, h.ORG1, by_org[h.ORG1][0], "sku"),
-                      "scw.beta": h.expected_series(dataset, h.ORG2, by_org[h.ORG2][0], "sku")}
-        n = sum(len(s) for s in S.expected.values())
-        assert n > 100, "expected a realistic number of series, got %d" % n
-        check_series("collectd_scw_finops_currency", S.expected)
+    # The exposition itself: the families README lists, their types, and
+    # collectd's own timestamps on every sample (Interval 1 <= StalenessDelta).
+    types, samples = scrape(S.prom_port)
+    assert types == FAMILIES, "families %s, want %s" % (types, FAMILIES)
+    untimed = [s for s in samples if s[3] is None]
+    assert not untimed, "samples without a timestamp: %s" % untimed[:3]
+    assert all(abs(s[3] / 1000 - time.time()) < 60 for s in samples), \
+        "timestamps far from now: %s" % samples[:3]
+    total = 'collectd_scw_finops_currency{scw_finops="total",instance="acme"}'
+    assert any("%s{%s}" % (s[0], s[1]) == total for s in samples), \
+        "no %s in the exposition" % total
 
-        # The exposition itself: the families README lists, their types, and
-        # collectd's own timestamps on every sample (Interval 1 <= StalenessDelta).
-        types, samples = scrape(S.prom_port)
-        assert types == FAMILIES, "families %s, want %s" % (types, FAMILIES)
-        untimed = [s for s in samples if s[3] is None]
-        assert not untimed, "samples without a timestamp: %s" % untimed[:3]
-        assert all(abs(s[3] / 1000 - time.time()) < 60 for s in samples), \
-            "timestamps far from now: %s" % samples[:3]
-        total = 'collectd_scw_finops_currency{scw_finops="total",instance="acme"}'
-        assert any("%s{%s}" % (s[0], s[1]) == total for s in samples), \
-            "no %s in the exposition" % total
-
-        # Self-metrics, by their Prometheus names.
-        selfm = {}
-        for name in ("collectd_scw_finops_http_requests_total",
-                     "collectd_scw_finops_errors_total", "collectd_scw_finops_count",
-                     "collectd_scw_finops_duration_seconds", "collectd_scw_finops_derive_total"):
-            for labels, value in S.prom.query('%s{job="%s"}' % (name, JOB)):
-                selfm[(labels["instance"], name, labels.get("scw_finops", ""))] = value
-        for host in HOSTS:
-            assert selfm.get((host, "collectd_scw_finops_http_requests_total", "")) >= 1, selfm
-            assert selfm.get((host, "collectd_scw_finops_errors_total", "")) == 0, selfm
-            assert selfm.get((host, "collectd_scw_finops_count", "charges")) > 0, selfm
-            assert (host, "collectd_scw_finops_count", "skipped_charges") in selfm, selfm
-            for tinst in ("api_bytes", "api_pages", "api_retries", "api_throttled",
-                          "api_requests_closing"):
-                assert (host, "collectd_scw_finops_derive_total", tinst) in selfm, selfm
-            age = selfm.get((host, "collectd_scw_finops_duration_seconds", "snapshot_age"))
-            assert age is not None and 0 <= age < 600, selfm
-            for tinst in ("refresh", "read_cpu"):
-                assert selfm.get((host, "collectd_scw_finops_duration_seconds", tinst)) >= 0
-        # Forecasts and budget use: the walk's time is its window end plus its
-        # refresh duration (whole seconds).
-        S.outlook = {host: expected_outlook(
-            ds, org, by_org[org][0], S.budgets[org],
-            selfm[(host, "collectd_scw_finops_duration_seconds", "refresh")])
-            for host, org in (("acme", h.ORG1), ("scw.beta", h.ORG2))}
-        n_outlook = len(check_outlook())
-        print("# %d series exact with their labels (organization totals %.2f and %.2f EUR), "
-              "%d of forecasts and budget use (acme forecast %.2f EUR, budget used %.1f %%); "
-              "%d samples in the exposition, all with collectd's timestamps" % (
-                  n, S.expected["acme"][("", "total")] / h.NANOS,
-                  S.expected["scw.beta"][("", "total")] / h.NANOS, n_outlook,
-                  S.outlook["acme"][("", "currency_forecast", "total")],
-                  S.outlook["acme"][("", "budget_percent", "used")], len(samples)))
-    except BaseException:
-        S.failed = True
-        raise
+    # Self-metrics, by their Prometheus names.
+    selfm = {}
+    for name in ("collectd_scw_finops_http_requests_total",
+                 "collectd_scw_finops_errors_total", "collectd_scw_finops_count",
+                 "collectd_scw_finops_duration_seconds", "collectd_scw_finops_derive_total"):
+        for labels, value in S.prom.query('%s{job="%s"}' % (name, JOB)):
+            selfm[(labels["instance"], name, labels.get("scw_finops", ""))] = value
+    for host in HOSTS:
+        assert selfm.get((host, "collectd_scw_finops_http_requests_total", "")) >= 1, selfm
+        assert selfm.get((host, "collectd_scw_finops_errors_total", "")) == 0, selfm
+        assert selfm.get((host, "collectd_scw_finops_count", "charges")) > 0, selfm
+        assert (host, "collectd_scw_finops_count", "skipped_charges") in selfm, selfm
+        for tinst in ("api_bytes", "api_pages", "api_retries", "api_throttled",
+                      "api_requests_closing"):
+            assert (host, "collectd_scw_finops_derive_total", tinst) in selfm, selfm
+        age = selfm.get((host, "collectd_scw_finops_duration_seconds", "snapshot_age"))
+        assert age is not None and 0 <= age < 600, selfm
+        for tinst in ("refresh", "read_cpu"):
+            assert selfm.get((host, "collectd_scw_finops_duration_seconds", tinst)) >= 0
+    st.set_outlook(S, by_org, lambda host: selfm[
+        (host, "collectd_scw_finops_duration_seconds", "refresh")])
+    n_outlook = len(check_outlook())
+    print("# %d series exact with their labels (organization %s), %s; %d samples in the "
+          "exposition, all with collectd's timestamps" % (
+              n, st.totals_note(S.expected), st.outlook_note(S, n_outlook), len(samples)))
 
 
 # ---- 3. the previous month ----------------------------------------------------
 
+@S.step
 def test_exact_previous_month(work):
-    need("prom", "cd")
-    try:
-        m = month_start(S.t0)
-        prev = month_start(m - 1)
-
-        def walked():
-            done = complete_walks(S.sim, prev)
-            return done if all(done.values()) else None
-        by_org = h.wait_for(walked, 30, "complete walks of the previous month")
-        for org, walks in by_org.items():
-            start, end = h.window_of(walks[0])
-            assert window_start(walks[0]) == prev and \
-                finops_sim.parse_ts(end) // finops_sim.NS == m, \
-                "%s: previous month walked over [%s, %s), want [%s, %s)" % (
-                    org, start, end, iso(prev), iso(m))
-        ds = finops_sim.Dataset(S.dataset)
-        S.prev_expected = {"acme": expected_previous(ds, h.ORG1, S.t0),
-                           "scw.beta": expected_previous(ds, h.ORG2, S.t0)}
-        S.prev_final = expected_previous_final(S.started)
-        check_series("collectd_scw_finops_currency_previous", S.prev_expected)
-        # Every sample of the run (min and max): the status did not move during it.
-        for fn in ("min_over_time", "max_over_time"):
-            got = {labels["instance"]: value for labels, value in S.prom.query(
-                '%s(collectd_scw_finops_gauge{job="%s"}[10m])' % (fn, JOB))}
-            assert got == {host: S.prev_final for host in HOSTS}, \
-                "previous_final %s %r, want %r" % (fn, got, S.prev_final)
-        labels = S.prom.query('collectd_scw_finops_gauge{job="%s"}' % JOB)[0][0]
-        assert labels == want_labels("collectd_scw_finops_gauge", labels["instance"],
-                                     ("", "previous_final")), labels
-        print("# %d previous-month series exact with their labels: %s (totals %.2f and %.2f "
-              "EUR), %s (fresh start %.1f days after its end)" % (
-                  sum(len(s) for s in S.prev_expected.values()), iso(prev)[:7],
-                  S.prev_expected["acme"][("", "total")] / h.NANOS,
-                  S.prev_expected["scw.beta"][("", "total")] / h.NANOS,
-                  ("provisional", "final")[S.prev_final], (S.started - m) / 86400))
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("prom", "cd")
+    m, prev = st.previous_month(S)
+    check_series("collectd_scw_finops_currency_previous", S.prev_expected)
+    # Every sample of the run (min and max): the status did not move during it.
+    for fn in ("min_over_time", "max_over_time"):
+        got = {labels["instance"]: value for labels, value in S.prom.query(
+            '%s(collectd_scw_finops_gauge{job="%s"}[10m])' % (fn, JOB))}
+        assert got == {host: S.prev_final for host in HOSTS}, \
+            "previous_final %s %r, want %r" % (fn, got, S.prev_final)
+    labels = S.prom.query('collectd_scw_finops_gauge{job="%s"}' % JOB)[0][0]
+    assert labels == want_labels("collectd_scw_finops_gauge", labels["instance"],
+                                 ("", "previous_final")), labels
+    print("# %d previous-month series exact with their labels: %s" % (
+        sum(len(s) for s in S.prev_expected.values()), st.previous_note(S, m, prev)))
 
 
 # ---- 4. the rules on the server; honor_labels ---------------------------------
 
+@S.step
 def test_rules_on_the_server(work):
-    need("prom", "cd")
-    try:
-        groups = h.wait_for(lambda: S.prom.api("rules")["groups"], 20, "rules loaded")
-        rules = {r["name"]: r for g in groups for r in g["rules"]}
-        assert len(rules) == 6 and all(r["type"] == "alerting" for r in rules.values()), rules
-        # Evaluated at least once since both organizations' values arrived.
-        h.wait_for(lambda: all(r["health"] == "ok" and r["lastEvaluation"] > iso(S.t0 + 5)
-                               for g in S.prom.api("rules")["groups"] for r in g["rules"]),
-                   20, "every rule evaluated healthy")
-        # Budget alerts: month to date at or over a budget fires at once, a
-        # forecast over it is pending (for: 1h); nothing else on healthy data.
-        want = set()
-        for host, series in S.outlook.items():
-            for (pinst, type_, tinst), v in series.items():
-                if type_ != "budget_percent" or (v < 100 if tinst == "used" else v <= 100):
-                    continue
-                name = {"used": "ScwFinops%sBudgetCrossed",
-                        "forecast": "ScwFinops%sForecastOverBudget"}[tinst] % (
-                            "Project" if pinst else "")
-                want.add((name, host, pinst or tinst, "firing" if tinst == "used"
-                          else "pending"))
-
-        def alerts():
-            got = {(a["labels"]["alertname"], a["labels"]["instance"],
-                    a["labels"].get("scw_finops", ""), a["state"])
-                   for a in S.prom.api("alerts")["alerts"]}
-            assert got == want, "alerts %s, want %s" % (sorted(got), sorted(want))
-        eventually(alerts, 20, "the budget alerts")
-        # The budget rules' selectors (their expressions without the
-        # comparison) reach exactly the budget series of their kind.
-        for name, rule in rules.items():
-            if "Budget" not in name:
+    S.need("prom", "cd")
+    groups = h.wait_for(lambda: S.prom.api("rules")["groups"], 20, "rules loaded")
+    rules = {r["name"]: r for g in groups for r in g["rules"]}
+    assert len(rules) == 6 and all(r["type"] == "alerting" for r in rules.values()), rules
+    # Evaluated at least once since both organizations' values arrived.
+    h.wait_for(lambda: all(r["health"] == "ok" and r["lastEvaluation"] > iso(S.t0 + 5)
+                           for g in S.prom.api("rules")["groups"] for r in g["rules"]),
+               20, "every rule evaluated healthy")
+    # Budget alerts: month to date at or over a budget fires at once, a
+    # forecast over it is pending (for: 1h); nothing else on healthy data.
+    want = set()
+    for host, series in S.outlook.items():
+        for (pinst, type_, tinst), v in series.items():
+            if type_ != "budget_percent" or (v < 100 if tinst == "used" else v <= 100):
                 continue
-            selector = re.sub(r"\s*>=?\s*100$", "", rule["query"])
-            project, kind = "Project" in name, "used" if "Crossed" in name else "forecast"
-            got = {(labels["instance"], labels["scw_finops"])
-                   for labels, _ in S.prom.query(selector)}
-            exp = {(host, pinst or tinst) for host, series in S.outlook.items()
-                   for pinst, type_, tinst in series
-                   if type_ == "budget_percent" and tinst == kind and bool(pinst) == project}
-            assert got == exp and exp, "%s: %s reaches %s, want %s" % (name, selector, got, exp)
-        # The selectors of the stale-snapshot and error rules reach both
-        # organizations.
-        for expr in ('collectd_scw_finops_duration_seconds{scw_finops="snapshot_age"}',
-                     'increase(collectd_scw_finops_errors_total{job="%s"}[1h])' % JOB):
-            # increase() needs two samples of the run in its range.
-            got = h.wait_for(lambda: (lambda g: g if set(g) == set(HOSTS) else None)(
-                {labels["instance"]: value for labels, value in S.prom.query(expr)}),
-                20, "%s for both organizations" % expr, interval=0.3)
-            assert all(v >= 0 for v in got.values()), "%s: %s" % (expr, got)
-        # Without honor_labels, Prometheus keeps its own instance (the target)
-        # and moves the organization to exported_instance.
-        raw = h.wait_for(lambda: S.prom.query('collectd_scw_finops_errors_total{job="%s"}'
-                                              % RAW_JOB), 20, "the %s job's series" % RAW_JOB)
-        assert {(m["instance"], m["exported_instance"]) for m, _ in raw} == {
-            ("127.0.0.1:%d" % S.prom_port, host) for host in HOSTS}, raw
-        print("# %d rules loaded and evaluated, %d budget alerts as the budgets warrant (%s), "
-              "no other; without honor_labels the organization is in exported_instance" % (
-                  len(rules), len(want), ", ".join("%s %s %s" % (a[0], a[2], a[3])
-                                                   for a in sorted(want))))
-    except BaseException:
-        S.failed = True
-        raise
+            name = {"used": "ScwFinops%sBudgetCrossed",
+                    "forecast": "ScwFinops%sForecastOverBudget"}[tinst] % (
+                        "Project" if pinst else "")
+            want.add((name, host, pinst or tinst, "firing" if tinst == "used"
+                      else "pending"))
+
+    def alerts():
+        got = {(a["labels"]["alertname"], a["labels"]["instance"],
+                a["labels"].get("scw_finops", ""), a["state"])
+               for a in S.prom.api("alerts")["alerts"]}
+        assert got == want, "alerts %s, want %s" % (sorted(got), sorted(want))
+    st.eventually(alerts, 20, "the budget alerts")
+    # The budget rules' selectors (their expressions without the
+    # comparison) reach exactly the budget series of their kind.
+    for name, rule in rules.items():
+        if "Budget" not in name:
+            continue
+        selector = re.sub(r"\s*>=?\s*100$", "", rule["query"])
+        project, kind = "Project" in name, "used" if "Crossed" in name else "forecast"
+        got = {(labels["instance"], labels["scw_finops"])
+               for labels, _ in S.prom.query(selector)}
+        exp = {(host, pinst or tinst) for host, series in S.outlook.items()
+               for pinst, type_, tinst in series
+               if type_ == "budget_percent" and tinst == kind and bool(pinst) == project}
+        assert got == exp and exp, "%s: %s reaches %s, want %s" % (name, selector, got, exp)
+    # The selectors of the stale-snapshot and error rules reach both
+    # organizations.
+    for expr in ('collectd_scw_finops_duration_seconds{scw_finops="snapshot_age"}',
+                 'increase(collectd_scw_finops_errors_total{job="%s"}[1h])' % JOB):
+        # increase() needs two samples of the run in its range.
+        got = h.wait_for(lambda: (lambda g: g if set(g) == set(HOSTS) else None)(
+            {labels["instance"]: value for labels, value in S.prom.query(expr)}),
+            20, "%s for both organizations" % expr, interval=0.3)
+        assert all(v >= 0 for v in got.values()), "%s: %s" % (expr, got)
+    # Without honor_labels, Prometheus keeps its own instance (the target)
+    # and moves the organization to exported_instance.
+    raw = h.wait_for(lambda: S.prom.query('collectd_scw_finops_errors_total{job="%s"}'
+                                          % RAW_JOB), 20, "the %s job's series" % RAW_JOB)
+    assert {(m["instance"], m["exported_instance"]) for m, _ in raw} == {
+        ("127.0.0.1:%d" % S.prom_port, host) for host in HOSTS}, raw
+    print("# %d rules loaded and evaluated, %d budget alerts as the budgets warrant (%s), "
+          "no other; without honor_labels the organization is in exported_instance" % (
+              len(rules), len(want), ", ".join("%s %s %s" % (a[0], a[2], a[3])
+                                               for a in sorted(want))))
 
 
 # ---- 5. the Grafana dashboard's queries ------------------------------------------
 
 def projects(expected):
     """{'host / project': EUR}."""
-    out = {}
-    for host, series in expected.items():
-        for (pinst, _), nanos in series.items():
-            if pinst:
-                key = "%s / %s" % (host, pinst)
-                out[key] = out.get(key, 0) + nanos
-    return {k: v / h.NANOS for k, v in out.items()}
-
-
-def skus():
-    out = {}
-    for series in S.expected.values():
-        for (pinst, tinst), nanos in series.items():
-            if pinst:
-                out[tinst] = out.get(tinst, 0) + nanos
-    return {k: v / h.NANOS for k, v in out.items()}
-
-
-def top(values, n):
-    return dict(sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:n])
+    return st.projects(expected, lambda host, pinst: "%s / %s" % (host, pinst))
 
 
 def top_per_host(values, n):
-    out = {}
-    for host in HOSTS:
-        out.update(top({k: v for k, v in values.items() if k.startswith(host + " / ")}, n))
-    return out
+    return st.top_per_host(values, n, lambda k: k.split(" / ", 1)[0])
 
 
 def legend(fmt, labels):
@@ -593,15 +448,10 @@ def check_panel(title, ref, got, top_n):
             assert abs(got[k] - v) <= EXACT * 4, "%s %s: %r, want %r" % (title, k, got[k], v)
 
     def outlook(kind, projects, fmt):
-        return {fmt % (host, k[0], k[2]): v for host in HOSTS
-                for k, v in S.outlook[host].items() if k[1] == kind and bool(k[0]) == projects}
+        return {fmt % k: v for k, v in st.outlook_of(S.outlook, kind, projects).items()}
 
     def same_outlook(want, forecast=False):
-        assert set(got) == set(want), "%s: %s, want %s" % (title, sorted(got), sorted(want))
-        for k, v in want.items():
-            kind = "forecast" if forecast or k.endswith("forecast") else "used"
-            assert outlook_close(("", "", kind), got[k], v, EXACT * 4), \
-                "%s %s: %r, want %r" % (title, k, got[k], v)
+        st.same_outlook(title, got, want, EXACT * 4, forecast)
 
     if title == "Month to date and end-of-month forecast" and ref == "A":
         same({host + " month to date": v for host, v in totals.items()})
@@ -623,7 +473,7 @@ def check_panel(title, ref, got, top_n):
     elif title.startswith("Top") and "projects per organization" in title:
         same(top_per_host(projects(S.expected), top_n))
     elif title.startswith("Top") and "SKUs" in title:
-        same(top(skus(), top_n))
+        same(st.top(st.skus(S.expected), top_n))
     elif title == "Previous month (provisional/final)" and ref == "A":
         same({host + " total": S.prev_expected[host][("", "total")] / h.NANOS
               for host in HOSTS})
@@ -650,78 +500,51 @@ def check_panel(title, ref, got, top_n):
         raise AssertionError("panel %r has no expectation in this test" % title)
 
 
-def eventually(check, timeout, what):
-    """Re-runs check() until it stops raising AssertionError (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError as e:
-            if time.monotonic() > deadline:
-                raise AssertionError("%s: %s (still failing after %ss)" % (what, e, timeout))
-        time.sleep(0.3)
-
-
+@S.step
 def test_dashboard_queries(work):
-    need("prom", "cd")
-    try:
-        dash, targets = h.dashboard_targets(DASHBOARD)
-        assert len(targets) >= 11, "only %d targets" % len(targets)
-        variables = {v["name"]: v for v in dash["templating"]["list"]}
-        assert {"datasource", "org", "top"} <= set(variables), variables
-        # The org variable: label_values(<selector>, instance), as Grafana asks it.
-        m = re.match(r"label_values\((.*), *(\w+)\)$", variables["org"]["query"]["query"])
-        assert m, variables["org"]["query"]
-        orgs = S.prom.api("label/%s/values" % m.group(2), **{"match[]": m.group(1)})
-        assert set(orgs) == set(HOSTS), "org variable lists %s" % orgs
-        top_choices = [int(o["value"]) for o in variables["top"]["options"]]
-        panels = {}
-        for panel in dash["panels"]:
-            panels[panel["title"]] = panel
-            if panel["type"] != "row":
-                assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, \
-                    panel["title"]
-        # Grafana renders a multi-value variable inside =~"$org" as an
-        # escaped regex group.
-        org_regex = "(%s)" % "|".join(x.replace(".", "\\\\.") for x in HOSTS)
-        checked = 0
-        for raw_title, target in targets:
-            expr = target["expr"]
-            assert "$org" in expr or "instance" not in expr, raw_title
-            # Month-to-date panels read no previous-month family, and back.
-            previous = "currency_previous" in expr or "collectd_scw_finops_gauge" in expr
-            assert previous == raw_title.startswith("Previous month"), (raw_title, expr)
-            tops = top_choices if "$top" in expr else (TOP,)
-            for top_n in tops:
-                values = {"org": org_regex, "top": top_n}
-                query = h.grafana_substitute(expr, values)
-                title = h.grafana_substitute(raw_title, values)
-                for kind in ("instant", "range"):
-                    def check():
-                        result = S.prom.query(query) if kind == "instant" \
-                            else S.prom.query_range(query, 60, 2)
-                        got = {legend(target["legendFormat"], labels): value
-                               for labels, value in result}
-                        assert len(got) == len(result), "%s: legends not unique" % title
-                        check_panel(title, target["refId"], got, top_n)
-                    eventually(check, 20, "%s %s (%s)" % (title, target["refId"], kind))
-                    checked += 1
-        print("# %d dashboard queries (%d runs, instant and range) checked against "
-              "Prometheus, %.0f s after the start (quiet for %d s)" % (
-                  len(targets), checked, time.time() - S.started, RUN_BUDGET))
-    except BaseException:
-        S.failed = True
-        raise
+    S.need("prom", "cd")
+    targets, variables, top_choices, _ = st.dashboard(
+        DASHBOARD, "prometheus", 11, ("datasource", "org", "top"))
+    # The org variable: label_values(<selector>, instance), as Grafana asks it.
+    m = re.match(r"label_values\((.*), *(\w+)\)$", variables["org"]["query"]["query"])
+    assert m, variables["org"]["query"]
+    orgs = S.prom.api("label/%s/values" % m.group(2), **{"match[]": m.group(1)})
+    assert set(orgs) == set(HOSTS), "org variable lists %s" % orgs
+    # Grafana renders a multi-value variable inside =~"$org" as an
+    # escaped regex group.
+    org_regex = "(%s)" % "|".join(x.replace(".", "\\\\.") for x in HOSTS)
+    checked = 0
+    for raw_title, target in targets:
+        expr = target["expr"]
+        assert "$org" in expr or "instance" not in expr, raw_title
+        # Month-to-date panels read no previous-month family, and back.
+        previous = "currency_previous" in expr or "collectd_scw_finops_gauge" in expr
+        assert previous == raw_title.startswith("Previous month"), (raw_title, expr)
+        tops = top_choices if "$top" in expr else (TOP,)
+        for top_n in tops:
+            values = {"org": org_regex, "top": top_n}
+            query = h.grafana_substitute(expr, values)
+            title = h.grafana_substitute(raw_title, values)
+            for kind in ("instant", "range"):
+                def check():
+                    result = S.prom.query(query) if kind == "instant" \
+                        else S.prom.query_range(query, 60, 2)
+                    got = {legend(target["legendFormat"], labels): value
+                           for labels, value in result}
+                    assert len(got) == len(result), "%s: legends not unique" % title
+                    check_panel(title, target["refId"], got, top_n)
+                st.eventually(check, 20, "%s %s (%s)" % (title, target["refId"], kind))
+                checked += 1
+    print("# %d dashboard queries (%d runs, instant and range) checked against "
+          "Prometheus, %.0f s after the start (quiet for %d s)" % (
+              len(targets), checked, time.time() - S.started, RUN_BUDGET))
 
 
 # ---- 6. stop ---------------------------------------------------------------------
 
 def test_everything_stops(work):
-    need("cd", "prom")
-    assert S.cd.alive(), "collectd died: %s" % S.cd.log()[-2000:]
-    took = S.cd.stop()
-    S.cd = None
-    assert took < 10, "collectd took %.1fs to stop" % took
+    S.need("cd", "prom")
+    st.stop_collectd(S)
     took = S.prom.stop()
     S.prom = None
     assert took < 15, "prometheus took %.1fs to stop" % took
@@ -730,19 +553,11 @@ def test_everything_stops(work):
 
 
 if __name__ == "__main__":
-    missing = missing_packages()
-    if missing:
-        print("1..0 # SKIP not installed: %s (sh scripts/deps.sh installs them)" %
-              ", ".join(missing))
-        sys.exit(0)
-    try:
-        h.run([
-            test_promtool_rules,
-            test_exact_month_to_date,
-            test_exact_previous_month,
-            test_rules_on_the_server,
-            test_dashboard_queries,
-            test_everything_stops,
-        ])
-    finally:
-        S.stop_all()
+    st.main(missing_packages, [
+        test_promtool_rules,
+        test_exact_month_to_date,
+        test_exact_previous_month,
+        test_rules_on_the_server,
+        test_dashboard_queries,
+        test_everything_stops,
+    ], S)
