@@ -118,11 +118,6 @@ static scw_rc_t int64_value(json_object *v, const char *key, int allow_string,
   return scw_fail(err, SCW_ERR_PARSE, "price \"%s\" is not an integer", key);
 }
 
-static json_object *member(json_object *obj, const char *key) {
-  json_object *v = NULL;
-  return json_object_object_get_ex(obj, key, &v) ? v : NULL;
-}
-
 static scw_rc_t parse_price(json_object *price, scw_charge_t *c,
                             scw_error_t *err) {
   c->currency = "";
@@ -131,13 +126,22 @@ static scw_rc_t parse_price(json_object *price, scw_charge_t *c,
     return SCW_OK;
   if (!json_object_is_type(price, json_type_object))
     return scw_fail(err, SCW_ERR_PARSE, "\"price\" is not an object");
+  /* One pass over the members (three hash lookups cost more). */
+  json_object *currency = NULL, *units_v = NULL, *nanos_v = NULL;
+  json_object_object_foreach(price, key, val) {
+    if (strcmp(key, "currency_code") == 0)
+      currency = val;
+    else if (strcmp(key, "units") == 0)
+      units_v = val;
+    else if (strcmp(key, "nanos") == 0)
+      nanos_v = val;
+  }
   int64_t units = 0, nanos = 0;
-  scw_rc_t rc = required_string(member(price, "currency_code"), "currency_code",
-                                &c->currency, err);
+  scw_rc_t rc = required_string(currency, "currency_code", &c->currency, err);
   if (rc == SCW_OK)
-    rc = int64_value(member(price, "units"), "units", 1, &units, err);
+    rc = int64_value(units_v, "units", 1, &units, err);
   if (rc == SCW_OK)
-    rc = int64_value(member(price, "nanos"), "nanos", 0, &nanos, err);
+    rc = int64_value(nanos_v, "nanos", 0, &nanos, err);
   if (rc == SCW_OK)
     rc = scw_money_from_parts(units, nanos, &c->nanos, err);
   return rc;
