@@ -12,7 +12,8 @@
 # then measures, each step in its own process, on the same bytes:
 #   core parse+aggregate (GroupBy sku and resource), json-c alone, the Python
 #   reference, jq, a full refresh through libcurl, plain downloads (libcurl and
-#   the curl tool), download + bare parse, snapshot build for 10,000 series;
+#   the curl tool), the plugin's HTTP path alone (scw_http_fetch, no parse),
+#   download + bare parse, snapshot build for 10,000 series;
 # and counts instructions with callgrind on the 10k set (plus 100k for the
 # core in the full run). Raw numbers go to bench/out/; report.py writes the
 # Markdown report.
@@ -79,7 +80,6 @@ mkdir -p "$OUT/sums" "$OUT/cg" "$OUT/logs" "$DATA"
   echo "jq: $(jq --version 2>/dev/null || echo missing)"
   echo "nginx: $(nginx -v 2>&1 | sed 's/.*version: //')"
   echo "valgrind: $(valgrind --version 2>/dev/null || echo missing)"
-  echo "yajl: $(pkg-config --modversion yajl 2>/dev/null || echo 'not installed (optional step skipped)')"
   echo "loadavg_start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"
 
@@ -221,10 +221,6 @@ for size in $SIZES; do
   log "$size: our core, parse + aggregate"
   measure core_sku $size $r "$BUILD/bench_core" "$dir" sku "$OUT/sums/core-$size.txt"
   measure core_resource $size $r "$BUILD/bench_core" "$dir" resource
-  if [ -x "$BUILD/bench_yajl" ]; then
-    measure yajl_null $size $r "$BUILD/bench_yajl" null "$dir" sku
-    measure yajl_agg $size $r "$BUILD/bench_yajl" agg "$dir" sku "$OUT/sums/yajl-$size.txt"
-  fi
   log "$size: Python reference"
   measure python_sku $size $r python3 "$BENCH/ref.py" "$dir" sku "$OUT/sums/python-$size.txt"
   measure python_resource $size $r python3 "$BENCH/ref.py" "$dir" resource
@@ -236,12 +232,13 @@ for size in $SIZES; do
   log "$size: downloads and full refresh through nginx"
   "$BUILD/bench_download" "$url" "$pages" urls > "$OUT/logs/curl-$size.cfg"
   measure download $size $r "$BUILD/bench_download" "$url" "$pages"
+  measure http $size $r "$BUILD/bench_download" "$url" "$pages" http
   measure curl_cli $size $r curl -sS --fail -K "$OUT/logs/curl-$size.cfg"
   measure download_parse $size $r "$BUILD/bench_download" "$url" "$pages" parse
   measure refresh_sku $size $r "$BUILD/bench_refresh" "$url" sku "$OUT/sums/refresh-$size.txt"
   measure refresh_resource $size $r "$BUILD/bench_refresh" "$url" resource
   # Every implementation must find the same per-SKU sums.
-  for impl in python jq refresh yajl; do
+  for impl in python jq refresh; do
     f=$OUT/sums/$impl-$size.txt
     [ -f "$f" ] || continue
     if cmp -s "$OUT/sums/core-$size.txt" "$f"; then
@@ -274,10 +271,6 @@ if [ -z "${BENCH_NO_CALLGRIND:-}" ] && need valgrind; then
   if [ $QUICK = 0 ]; then
     cg core_resource 10k "$BUILD/bench_core" "$d10" resource
     cg jsonc_flags 10k "$BUILD/bench_jsonc" flags "$d10"
-    if [ -x "$BUILD/bench_yajl" ]; then
-      cg yajl_null 10k "$BUILD/bench_yajl" null "$d10" sku
-      cg yajl_agg 10k "$BUILD/bench_yajl" agg "$d10" sku
-    fi
     cg core_prof_resource 10k "$BUILD/bench_core_prof" "$d10" resource
     cg jsonc_flags_prof 10k "$BUILD/bench_jsonc_prof" flags "$d10"
     cg core_sku 100k "$BUILD/bench_core" "$DATA/100k" sku
