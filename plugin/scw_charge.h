@@ -47,7 +47,9 @@ scw_rc_t scw_page_parse(scw_page_parser_t *parser, const char *body, size_t len,
 /* The same, with the body in pieces as it arrives (from libcurl's write
  * callback): begin, feed each piece, end. scw_page_feed never fails: the
  * first fault is kept and reported by scw_page_end, which also returns what
- * scw_page_parse would for the concatenated pieces, however they were cut. */
+ * scw_page_parse would for the concatenated pieces, however they were cut
+ * (only the byte a "not JSON" message names may differ: json-c notices a bad
+ * number at the next piece). */
 void scw_page_begin(scw_page_parser_t *parser, scw_charge_cb cb, void *ctx);
 void scw_page_feed(scw_page_parser_t *parser, const char *data, size_t len);
 scw_rc_t scw_page_end(scw_page_parser_t *parser, char **next_token,
