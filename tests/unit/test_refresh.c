@@ -695,6 +695,7 @@ static scw_rc_t stream_fetch(void *ctx, const char *url,
 
 static scw_rc_t run_streamed(fx_t *fx, const fake_response_t *script, size_t n,
                              size_t piece, size_t reset_call) {
+  fake_fetch_free(&fx->fake); /* from an earlier RUN in the same test */
   fake_fetch_init(&fx->fake, script, n);
   memset(&fx->stats, 0, sizeof(fx->stats));
   fx->stats.retry_after = -1;
