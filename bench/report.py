@@ -289,6 +289,20 @@ def main():
                 p("| %s | %s | %s | %.0f | %s |\n" % (label, SIZE_LABEL[s], "{:,}".format(tot), per,
                                                       "%.2fx" % rel if rel else "n/a"))
         p("\n")
+        pd = cg_total(os.path.join(cgdir, "perform_download-10k.out"))
+        ph = cg_total(os.path.join(cgdir, "perform_http-10k.out"))
+        if pd and ph:
+            copy = Profile(os.path.join(cgdir, "perform_download-10k.out")).selfs(
+                lambda f: f is not None and ("memcpy" in f or "memmove" in f))
+            hp = Profile(os.path.join(cgdir, "perform_http-10k.out"))
+            cbs = {f: hp.inclusive(f) for f in ("on_progress", "on_header", "on_body")}
+            p("The HTTP path, 10k set (%s bytes): instructions inside `curl_easy_perform` (libcurl "
+              "and the write callbacks): plain libcurl download %s (of which %s in memcpy, copying "
+              "each body into its buffer); the plugin's `scw_http_fetch` %s (%.2fx), since a 200 "
+              "body is streamed (only its first 256 bytes are kept). Its callbacks: %s.\n\n" % (
+                  "{:,}".format(datasets["10k"]["bytes"]), "{:,}".format(pd), "{:,}".format(copy),
+                  "{:,}".format(ph), ph / pd,
+                  ", ".join("`%s` %s" % (f, "{:,}".format(v)) for f, v in cbs.items())))
         prof = os.path.join(cgdir, "core_prof-10k.out")
         if os.path.exists(prof):
             write_profile(p, prof, 10000, mdict,

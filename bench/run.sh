@@ -236,6 +236,17 @@ for size in $SIZES; do
   measure curl_cli $size $r curl -sS --fail -K "$OUT/logs/curl-$size.cfg"
   measure download_parse $size $r "$BUILD/bench_download" "$url" "$pages" parse
   measure refresh_sku $size $r "$BUILD/bench_refresh" "$url" sku "$OUT/sums/refresh-$size.txt"
+  if [ $size = 10k ] && [ -z "${BENCH_NO_CALLGRIND:-}" ] && need valgrind; then
+    # Where the HTTP path spends: everything inside curl_easy_perform
+    # (libcurl and the write callbacks), plain download against scw_http.
+    for m in download http; do
+      valgrind --tool=callgrind --callgrind-out-file="$OUT/cg/perform_$m-$size.out" \
+        --collect-atstart=no --toggle-collect=curl_easy_perform \
+        "$BUILD/bench_download" "$url" "$pages" $([ $m = http ] && echo http) \
+        > "$OUT/logs/cg-perform-$m.txt" 2>&1 \
+        || { cat "$OUT/logs/cg-perform-$m.txt" >&2; exit 1; }
+    done
+  fi
   measure refresh_resource $size $r "$BUILD/bench_refresh" "$url" resource
   # Every implementation must find the same per-SKU sums.
   for impl in python jq refresh; do
