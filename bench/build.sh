@@ -49,11 +49,3 @@ for p in core jsonc snapshot; do
   $CC $CFLAGS -fno-inline $DEPS_CFLAGS -I"$PLUGIN" -I"$BENCH" "$BENCH/$p.c" $POBJS $PLIBS \
     -lpthread -o "$BUILD/bench_${p}_prof"
 done
-
-# Optional: the SAX floor and prototype, when yajl's headers are there.
-if pkg-config --exists yajl 2>/dev/null; then
-  $CC $CFLAGS $DEPS_CFLAGS $(pkg-config --cflags yajl) -I"$PLUGIN" -I"$BENCH" "$BENCH/yajl.c" \
-    $OBJS $DEPS_LIBS $(pkg-config --libs yajl) -lpthread -o "$BUILD/bench_yajl"
-else
-  rm -f "$BUILD/bench_yajl"
-fi

@@ -4,8 +4,9 @@
  *   bench_core DIR sku|resource [SUMS_OUT]
  *
  * Reads DIR/page-0001.json and follows next_page_token to the next file,
- * feeding each page to scw_page_parse with scw_agg_add (exactly what a
- * refresh does with a fetched body), then builds the snapshot. The page files
+ * feeding each page to scw_page_parse with scw_agg_add (what a refresh does
+ * with a body, there in the pieces libcurl hands over), then builds the
+ * snapshot. The page files
  * are read inside the timed loop (from the page cache: the "read" step of
  * bench_jsonc measures that part alone). bench_work is the region callgrind
  * counts (--toggle-collect=bench_work). */

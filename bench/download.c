@@ -2,7 +2,7 @@
 /* download.c - plain libcurl download of the same pages, the transport
  * floor of a refresh; optionally with json-c's bare parse of each page.
  *
- *   bench_download BASE_URL N_PAGES [parse|urls]
+ *   bench_download BASE_URL N_PAGES [parse|urls|http]
  *
  * Same URLs as a refresh (scw_query_url, token page-000N), one reused easy
  * handle (keep-alive), the same request headers and options as scw_http.c,
@@ -10,12 +10,16 @@
  * JSON is looked at unless "parse" is given, in which case every body goes
  * through json_tokener_parse + json_object_put (download + bare parse,
  * sequentially, in one process). "urls" prints the same URLs as a config
- * file for the curl command line tool (curl -K), the other plain download. */
+ * file for the curl command line tool (curl -K), the other plain download.
+ * "http" downloads through the plugin's own transport instead: scw_http_fetch
+ * with a sink that only counts the streamed bytes (the plugin's HTTP path
+ * without the parse). */
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 
 #include "common.h"
+#include "scw_http.h"
 #include "scw_query.h"
 #include "scw_time.h"
 
@@ -43,9 +47,49 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+static void count_sink(void *ctx, const char *data, size_t len) {
+  (void)data;
+  *(uint64_t *)ctx += len;
+}
+
+/* The plugin's transport over the same URLs. */
+static int run_scw_http(char **urls, unsigned pages) {
+  scw_error_t err = {0};
+  scw_http_config_t hc = {
+      .secret_key = "00000000-0000-0000-0000-000000000000",
+      .timeout_ms = 60000,
+      .verify_peer = 1,
+      .verify_host = 1,
+      .max_response = 64u << 20,
+  };
+  scw_http_t *http = scw_http_new(&hc, &err);
+  if (http == NULL) {
+    fprintf(stderr, "bench_download: %s\n", err.msg);
+    return 1;
+  }
+  uint64_t bytes = 0;
+  bench_timer_t t;
+  bench_start(&t);
+  for (unsigned p = 0; p < pages; p++) {
+    scw_http_response_t resp = {.sink = count_sink, .sink_ctx = &bytes};
+    if (scw_http_fetch(http, urls[p], &resp, &err) != SCW_OK || resp.status != 200) {
+      fprintf(stderr, "bench_download: %s: %s (HTTP %ld)\n", urls[p], err.msg,
+              resp.status);
+      return 1;
+    }
+    bytes += resp.streamed ? 0 : resp.len;
+  }
+  bench_stop(&t);
+  printf("RESULT wall=%.6f cpu=%.6f pages=%u requests=%u bytes=%" PRIu64
+         " rss_kb=%ld\n",
+         t.wall, t.cpu, pages, pages, bytes, bench_maxrss_kb());
+  scw_http_free(http);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_download BASE_URL N_PAGES [parse|urls]\n");
+    fprintf(stderr, "usage: bench_download BASE_URL N_PAGES [parse|urls|http]\n");
     return 2;
   }
   unsigned pages = (unsigned)strtoul(argv[2], NULL, 10);
@@ -69,6 +113,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (argc > 3 && strcmp(argv[3], "http") == 0)
+    return run_scw_http(urls, pages);
   CURL *c = curl_easy_init();
   struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
   h = curl_slist_append(h, "X-Auth-Token: 00000000-0000-0000-0000-000000000000");

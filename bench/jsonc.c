@@ -6,9 +6,9 @@
  * read:  read every page file into memory (what every other step also does).
  * bare:  json_tokener_parse(page) then json_object_put: the issue's "json-c
  *        alone" floor (a new tokener per call, default flags).
- * flags: what scw_page_parse does before it looks at a field: one reused
- *        tokener with JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 and
- *        json_tokener_parse_ex over the exact length, then json_object_put.
+ * flags: one reused tokener with JSON_TOKENER_STRICT |
+ *        JSON_TOKENER_VALIDATE_UTF8 and json_tokener_parse_ex over the exact
+ *        length, then json_object_put (flags the plugin does not use).
  * Pages are page-0001.json, page-0002.json, ... until a file is missing. */
 #include <inttypes.h>
 #include <json-c/json.h>

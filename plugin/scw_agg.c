@@ -22,11 +22,23 @@ typedef struct {
   size_t used;
 } table_t;
 
+/* What a charge added to a group since the mark, to take it back. */
+typedef struct {
+  size_t group;
+  int64_t nanos;
+} undo_t;
+
 struct scw_agg_index {
   table_t projects;
   table_t groups;
   size_t projects_cap; /* allocated length of agg->projects */
   size_t groups_cap;   /* allocated length of agg->groups */
+  /* The mark (scw_agg_mark) and what was added since. */
+  int marked;
+  int64_t mark_total;
+  size_t mark_charges, mark_skipped, mark_currencies, mark_projects, mark_groups;
+  undo_t *undo;
+  size_t n_undo, undo_cap;
 };
 
 /* FNV-1a over the fields, each followed by a separator byte that cannot
@@ -200,6 +212,12 @@ static scw_rc_t add_to_group(scw_agg_t *agg, const scw_charge_t *c,
   if ((rc = scw_money_add(&g->nanos, c->nanos, err)) != SCW_OK)
     return rc;
   g->charges++;
+  struct scw_agg_index *ix = agg->index;
+  if (ix->marked) {
+    if (reserve((void **)&ix->undo, &ix->undo_cap, ix->n_undo, sizeof(undo_t)) != 0)
+      return scw_fail(err, SCW_ERR_NOMEM, "page journal");
+    ix->undo[ix->n_undo++] = (undo_t){index, c->nanos};
+  }
   if (keep_latest_name(&agg->projects[g->project].name, c->project_name) != 0 ||
       (agg->group_by == SCW_GROUP_RESOURCE &&
        keep_latest_name(&g->resource_name, c->resource_name) != 0))
@@ -267,11 +285,70 @@ void scw_agg_free(scw_agg_t *agg) {
   free(agg->projects);
   free(agg->groups);
   if (agg->index != NULL) {
+    free(agg->index->undo);
     free(agg->index->projects.slots);
     free(agg->index->groups.slots);
     free(agg->index);
   }
   free(agg);
+}
+
+void scw_agg_mark(scw_agg_t *agg) {
+  struct scw_agg_index *ix = agg->index;
+  ix->marked = 1;
+  ix->n_undo = 0;
+  ix->mark_total = agg->total_nanos;
+  ix->mark_charges = agg->charges;
+  ix->mark_skipped = agg->skipped;
+  ix->mark_currencies = agg->n_other_currencies;
+  ix->mark_projects = agg->n_projects;
+  ix->mark_groups = agg->n_groups;
+}
+
+/* Indexes entries [0, n) again after entries past n were dropped. */
+static void reindex(table_t *t, const scw_agg_t *agg, size_t n,
+                    uint32_t (*rehash)(const scw_agg_t *, size_t)) {
+  if (t->cap == 0)
+    return;
+  memset(t->slots, 0, t->cap * sizeof(*t->slots));
+  for (size_t i = 0; i < n; i++) {
+    size_t j = rehash(agg, i) & (t->cap - 1);
+    while (t->slots[j] != 0)
+      j = (j + 1) & (t->cap - 1);
+    t->slots[j] = i + 1;
+  }
+  t->used = n;
+}
+
+void scw_agg_undo(scw_agg_t *agg) {
+  struct scw_agg_index *ix = agg->index;
+  if (!ix->marked)
+    return;
+  for (size_t i = ix->n_undo; i-- > 0;) {
+    scw_group_t *g = &agg->groups[ix->undo[i].group];
+    g->nanos -= ix->undo[i].nanos; /* exact: it was added without overflow */
+    g->charges--;
+  }
+  for (size_t i = ix->mark_groups; i < agg->n_groups; i++) {
+    free(agg->groups[i].sku);
+    free(agg->groups[i].resource_id);
+    free(agg->groups[i].resource_name);
+  }
+  for (size_t i = ix->mark_projects; i < agg->n_projects; i++) {
+    free(agg->projects[i].id);
+    free(agg->projects[i].name);
+  }
+  if (agg->n_groups != ix->mark_groups || agg->n_projects != ix->mark_projects) {
+    agg->n_groups = ix->mark_groups;
+    agg->n_projects = ix->mark_projects;
+    reindex(&ix->projects, agg, agg->n_projects, project_hash);
+    reindex(&ix->groups, agg, agg->n_groups, group_hash);
+  }
+  agg->total_nanos = ix->mark_total;
+  agg->charges = ix->mark_charges;
+  agg->skipped = ix->mark_skipped;
+  agg->n_other_currencies = ix->mark_currencies;
+  ix->n_undo = 0;
 }
 
 static const char *const group_by_names[] = {

@@ -59,6 +59,14 @@ void scw_agg_free(scw_agg_t *agg);
 /* Adds one charge. Matches scw_charge_cb, with ctx = the aggregate. */
 scw_rc_t scw_agg_add(void *agg, const scw_charge_t *charge, scw_error_t *err);
 
+/* A page's charges reach the aggregate as they are read, before the page is
+ * known to be whole. scw_agg_mark notes where the aggregate stands (before a
+ * page); scw_agg_undo takes back every charge added since, so that a page cut
+ * half-way can be fetched again without counting twice. Display names seen
+ * since the mark stay: the page fetched again names the same. */
+void scw_agg_mark(scw_agg_t *agg);
+void scw_agg_undo(scw_agg_t *agg);
+
 const char *scw_group_by_name(scw_group_by_t group_by);
 /* Case-insensitive; returns -1 for an unknown name. */
 int scw_group_by_parse(const char *name, scw_group_by_t *out);

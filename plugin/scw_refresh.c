@@ -122,21 +122,31 @@ static void describe_body(const scw_http_response_t *resp, scw_error_t *err) {
   char type[sizeof(resp->content_type)];
   scw_log_safe(resp->content_type, type, sizeof(type));
   scw_error_prefix(err, "HTTP %ld, Content-Type \"%s\", %zu bytes starting "
-                   "\"%s\"", resp->status, type[0] ? type : "none", resp->len,
-                   start);
+                   "\"%s\"", resp->status, type[0] ? type : "none",
+                   resp->streamed ? resp->streamed : resp->len, start);
 }
 
-/* One attempt at a page: fetch, check the status, parse into agg.
- * *retry tells whether a failure may be retried without double counting. */
+static void feed_parser(void *parser, const char *data, size_t len) {
+  scw_page_feed(parser, data, len);
+}
+
+/* One attempt at a page: fetch, check the status, parse into agg. The body
+ * is parsed as it arrives when the fetcher streams it, so charges reach agg
+ * before the page is known to be whole: a failed attempt takes them back
+ * (scw_agg_undo). *retry tells whether the failure may be retried. */
 static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
                          scw_fetch_fn fetch, void *ctx, scw_page_parser_t *parser,
                          scw_agg_t *agg, char **next, scw_http_response_t *resp,
                          scw_refresh_stats_t *stats, int *retry,
                          scw_error_t *err) {
   memset(resp, 0, sizeof(*resp));
+  resp->sink = feed_parser;
+  resp->sink_ctx = parser;
   stats->requests++;
+  scw_agg_mark(agg);
+  scw_page_begin(parser, scw_agg_add, agg);
   scw_rc_t rc = fetch(ctx, url, resp, err);
-  stats->bytes += resp->len;
+  stats->bytes += resp->streamed ? resp->streamed : resp->len;
   stats->last_status = resp->status;
   if (resp->status == 429) {
     stats->throttled++;
@@ -146,25 +156,24 @@ static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
   memcpy(stats->request_id, resp->request_id, sizeof(stats->request_id));
   if (rc != SCW_OK) {
     *retry = rc == SCW_ERR_TRANSPORT;
-    return rc;
-  }
-  if (resp->status != 200) {
+  } else if (resp->status != 200) {
     char what[SCW_ERRMSG_SIZE];
     scw_api_error_describe(resp->status, resp->body, resp->len,
                            p->query->organization_id, what, sizeof(what));
     *retry = retryable_status(resp->status);
-    return scw_fail(err, SCW_ERR_HTTP, "%s", what);
+    rc = scw_fail(err, SCW_ERR_HTTP, "%s", what);
+  } else {
+    if (resp->streamed == 0)
+      scw_page_feed(parser, resp->body, resp->len);
+    size_t n = 0;
+    rc = scw_page_end(parser, next, &n, err);
+    /* A body that is not JSON (truncated by a proxy, an HTML error page):
+     * fetch it again. Valid JSON of the wrong shape would fail the same way
+     * again. */
+    *retry = rc == SCW_ERR_NOT_JSON;
+    if (rc == SCW_ERR_NOT_JSON)
+      describe_body(resp, err);
   }
-  size_t n = 0;
-  rc = scw_page_parse(parser, resp->body, resp->len, scw_agg_add, agg, next, &n,
-                      err);
-  /* A body that is not JSON (truncated by a proxy, an HTML error page) added
-   * nothing: fetch it again. Valid JSON of the wrong shape would fail the
-   * same way again, and a page that failed half-way did add charges: never
-   * re-add. */
-  *retry = rc == SCW_ERR_NOT_JSON;
-  if (rc == SCW_ERR_NOT_JSON)
-    describe_body(resp, err);
   if (rc == SCW_OK) {
     stats->pages++;
     if (p->max_charges > 0 && agg->charges + agg->skipped > p->max_charges)
@@ -175,6 +184,7 @@ static scw_rc_t try_page(const scw_refresh_params_t *p, const char *url,
   if (rc != SCW_OK) { /* the caller only takes a token from a good page */
     free(*next);
     *next = NULL;
+    scw_agg_undo(agg); /* never counted twice if fetched again */
   }
   return rc;
 }

@@ -16,10 +16,22 @@
 #include "scw_query.h"
 #include "scw_snapshot.h"
 
+/* Takes a piece of a response body as it arrives. */
+typedef void (*scw_body_sink_fn)(void *sink_ctx, const char *data, size_t len);
+
 typedef struct {
   long status;        /* HTTP status; 0 when the transport gave none */
   const char *body;   /* owned by the fetcher, valid until its next call */
   size_t len;
+  /* Set by the caller: a fetcher may hand a 200 body to sink piece by piece
+   * as it arrives (the page is parsed while it downloads) instead of keeping
+   * it in body. A fetcher that ignores sink (or clears it) keeps it all. */
+  scw_body_sink_fn sink;
+  void *sink_ctx;
+  /* Bytes handed to sink; 0 when the body is in body. When non-zero, body
+   * and len hold only the body's first bytes (to describe one that is not
+   * JSON). */
+  size_t streamed;
   char request_id[96]; /* X-Request-Id, for support tickets; "" if none */
   char retry_after[64];/* Retry-After header verbatim; "" if none */
   char content_type[64];/* Content-Type header, for errors; "" if none */

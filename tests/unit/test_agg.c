@@ -430,6 +430,59 @@ static void test_free_null(void **state) {
   scw_agg_free(agg); /* empty aggregate */
 }
 
+/* A page cut half-way is taken back: the aggregate is as before the mark,
+ * new groups and projects included, and the same page added again counts
+ * once. */
+static void test_mark_undo(void **state) {
+  (void)state;
+  for (int gb = SCW_GROUP_ORGANIZATION; gb <= SCW_GROUP_RESOURCE; gb++) {
+    scw_agg_t *agg = scw_agg_new((scw_group_by_t)gb, "EUR");
+    assert_non_null(agg);
+    scw_agg_mark(agg);
+    add_ok(agg, ch("p1", "one", "/a", "r1", NULL, "EUR", 100));
+    add_ok(agg, ch("p2", NULL, "/b", "r2", NULL, "USD", 7));
+    scw_agg_mark(agg); /* page 2 starts */
+    for (int i = 0; i < 300; i++) { /* new groups and projects: tables grow */
+      char pid[16], rid[16];
+      snprintf(pid, sizeof(pid), "q%d", i % 40);
+      snprintf(rid, sizeof(rid), "r%d", i);
+      add_ok(agg, ch(pid, NULL, "/c", rid, "n", "EUR", i));
+    }
+    add_ok(agg, ch("p1", "renamed", "/a", "r1", NULL, "EUR", 5));
+    add_ok(agg, ch("p3", NULL, "/d", "r3", NULL, "GBP", 9));
+    scw_agg_undo(agg); /* cut: page 2 is fetched again */
+    assert_true(agg->total_nanos == 100);
+    assert_int_equal(agg->charges, 1);
+    assert_int_equal(agg->skipped, 1);
+    assert_int_equal(agg->n_other_currencies, 1);
+    if (gb == SCW_GROUP_ORGANIZATION) {
+      assert_int_equal(agg->n_groups, 0);
+    } else {
+      assert_int_equal(agg->n_projects, 1);
+      assert_int_equal(agg->n_groups, 1);
+      assert_true(find_group(agg, "p1", NULL, NULL)->nanos == 100);
+      assert_int_equal(find_group(agg, "p1", NULL, NULL)->charges, 1);
+    }
+    scw_agg_undo(agg); /* twice is harmless */
+    assert_int_equal(agg->charges, 1);
+    add_ok(agg, ch("p1", NULL, "/a", "r1", NULL, "EUR", 5));
+    add_ok(agg, ch("q1", NULL, "/c", "r1", NULL, "EUR", 3));
+    assert_true(agg->total_nanos == 108);
+    if (gb != SCW_GROUP_ORGANIZATION) {
+      assert_true(find_group(agg, "p1", NULL, NULL)->nanos == 105);
+      assert_true(find_group(agg, "q1", NULL, NULL)->nanos == 3);
+      assert_int_equal(agg->n_projects, 2);
+    }
+    scw_agg_free(agg);
+  }
+  /* Without a mark, undo does nothing. */
+  scw_agg_t *agg = scw_agg_new(SCW_GROUP_SKU, "EUR");
+  add_ok(agg, ch("p1", NULL, "/a", "", NULL, "EUR", 1));
+  scw_agg_undo(agg);
+  assert_int_equal(agg->charges, 1);
+  scw_agg_free(agg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_group_organization),
@@ -451,6 +504,7 @@ int main(void) {
       cmocka_unit_test(test_strings_copied),
       cmocka_unit_test(test_group_by_parse_name),
       cmocka_unit_test(test_free_null),
+      cmocka_unit_test(test_mark_undo),
   };
   return cmocka_run_group_tests_name("agg", tests, NULL, NULL);
 }

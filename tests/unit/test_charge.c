@@ -467,7 +467,9 @@ static void test_wrong_types(void **state) {
 static void test_truncated_json(void **state) {
   fx_t *fx = *state;
   size_t len = strlen(spec_page);
-  /* Every proper prefix of a valid page is rejected, and never crashes. */
+  /* Every proper prefix of a valid page is rejected as not JSON (retried by
+   * the refresh, which takes back the charges a cut page handed on), and
+   * never crashes. */
   for (size_t cut = 0; cut < len; cut += 7) {
     fx->token = NULL;
     fx->n = 99;
@@ -477,11 +479,116 @@ static void test_truncated_json(void **state) {
     if (rc != SCW_ERR_NOT_JSON)
       fail_msg("prefix of %zu bytes: rc %d", cut, (int)rc);
     assert_null(fx->token);
-    assert_int_equal(fx->n, 0);
-    assert_int_equal(fx->rec.n, 0);
+    assert_int_equal(fx->n, fx->rec.n);
+    assert_true(fx->rec.n <= 3);
   }
   assert_parse_fails(fx, "{\"charges\":[", SCW_ERR_NOT_JSON);
   assert_parse_fails(fx, "", SCW_ERR_NOT_JSON);
+  assert_non_null(strstr(fx->err.msg, "truncated JSON"));
+}
+
+/* Not JSON wins over a wrong shape met earlier in the page: the body is
+ * retried, not given up on. */
+static void test_not_json_after_bad_charge(void **state) {
+  fx_t *fx = *state;
+  assert_parse_fails(fx, "{\"charges\":[1,{\"project_id\"", SCW_ERR_NOT_JSON);
+  assert_parse_fails(fx, "{\"charges\":7,\"x\":<html>", SCW_ERR_NOT_JSON);
+  assert_parse_fails(fx, "{\"next_page_token\":1,\"charges\":[]}x",
+                     SCW_ERR_NOT_JSON);
+  /* Valid to the end: the shape error. */
+  assert_parse_fails(fx, "{\"charges\":[1,{\"project_id\":\"p\"}]}",
+                     SCW_ERR_PARSE);
+  assert_non_null(strstr(fx->err.msg, "charge 0"));
+  /* Two charges arrays would count twice. */
+  assert_parse_fails(fx, "{\"charges\":[],\"charges\":[]}", SCW_ERR_PARSE);
+}
+
+typedef struct {
+  scw_rc_t rc;
+  scw_error_t err;
+  char *token;
+  size_t n;
+  recorder_t rec;
+} outcome_t;
+
+static void outcome_free(outcome_t *o) {
+  free(o->token);
+  recorder_clear(&o->rec);
+}
+
+/* Feeds body in pieces of `piece` bytes (0: in one call of scw_page_parse). */
+static void parse_in_pieces(scw_page_parser_t *parser, const char *body,
+                            size_t piece, outcome_t *o) {
+  size_t len = strlen(body);
+  memset(o, 0, sizeof(*o));
+  if (piece == 0) {
+    o->rc = scw_page_parse(parser, body, len, record, &o->rec, &o->token, &o->n,
+                           &o->err);
+    return;
+  }
+  scw_page_begin(parser, record, &o->rec);
+  for (size_t off = 0; off < len; off += piece) {
+    size_t n = len - off < piece ? len - off : piece;
+    /* Each piece in its own allocation: nothing may be kept across pieces. */
+    char *copy = malloc(n);
+    assert_non_null(copy);
+    memcpy(copy, body + off, n);
+    scw_page_feed(parser, copy, n);
+    free(copy);
+  }
+  o->rc = scw_page_end(parser, &o->token, &o->n, &o->err);
+}
+
+static void test_pieces_same_as_whole(void **state) {
+  fx_t *fx = *state;
+  static char bom_page[4096];
+  snprintf(bom_page, sizeof(bom_page), "\xEF\xBB\xBF%s", spec_page);
+  const char *bodies[] = {
+      spec_page,
+      bom_page,
+      "\xEF\xBB\xBF\xEF\xBB\xBF{}",
+      " { \"next_page_token\" : \"t\\u0032\" , \"charges\" : [ ] } \n",
+      "{\"ch\\u0061rges\":[{\"project_id\":\"p\",\"sku\":\"s\",\"price\":"
+      "{\"currency_code\":\"EUR\",\"units\":12345,\"nanos\":-1}}],\"n\":1.25e3}",
+      "{\"charges\":[{\"project_id\":\"p\",\"sku\":\"s\"},],\"x\":[null,true,-0],}",
+      "{\"charges\":[{\"project_id\":\"p\",\"sku\":\"s\"},\"x\"]}",
+      "{\"charges\":[{\"project_id\":\"p\",\"sku\":\"s\"},{\"project_id\"",
+      "{\"charges\":[]}}",
+      "{\"charges\":[] ,",
+      "{\"charges\":[]",
+      "{\"charges\" [",
+      "{1:2}",
+      "<html>502</html>",
+      "\"charges\"",
+      "null",
+      "12",
+      "",
+  };
+  for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+    outcome_t whole;
+    parse_in_pieces(fx->parser, bodies[b], 0, &whole);
+    size_t len = strlen(bodies[b]);
+    for (size_t piece = 1; piece <= len + 1; piece++) {
+      outcome_t o;
+      parse_in_pieces(fx->parser, bodies[b], piece, &o);
+      if (o.rc != whole.rc || strcmp(o.err.msg, whole.err.msg) != 0)
+        fail_msg("body %zu in pieces of %zu: rc %d \"%s\", whole: rc %d \"%s\"",
+                 b, piece, (int)o.rc, o.err.msg, (int)whole.rc, whole.err.msg);
+      assert_int_equal(o.n, whole.n);
+      assert_int_equal(o.rec.n, whole.rec.n);
+      for (size_t i = 0; i < o.rec.n; i++) {
+        assert_string_equal(o.rec.c[i].project_id, whole.rec.c[i].project_id);
+        assert_string_equal(o.rec.c[i].sku, whole.rec.c[i].sku);
+        assert_true(o.rec.c[i].nanos == whole.rec.c[i].nanos);
+      }
+      if (whole.token == NULL)
+        assert_null(o.token);
+      else
+        assert_string_equal(o.token, whole.token);
+      outcome_free(&o);
+    }
+    outcome_free(&whole);
+  }
 }
 
 static void test_trailing_garbage(void **state) {
@@ -641,6 +748,8 @@ int main(void) {
       T(test_required_fields),
       T(test_wrong_types),
       T(test_truncated_json),
+      T(test_not_json_after_bad_charge),
+      T(test_pieces_same_as_whole),
       T(test_trailing_garbage),
       T(test_invalid_utf8),
       T(test_embedded_nul),

@@ -661,6 +661,130 @@ static void test_truncated_body_retried_half_page_not(void **state) {
   assert_int_equal(fx->stats.requests, 1);
 }
 
+/* ---- streamed bodies: the page is parsed while it arrives ---------------- */
+
+/* fake_fetch, then the 200 body handed to the sink in pieces of `piece`
+ * bytes, as scw_http does from libcurl's write callback. On call number
+ * reset_call (1-based) the connection "resets" after half the body. */
+typedef struct {
+  fake_fetch_t *fake;
+  size_t piece;
+  size_t reset_call;
+} stream_fetch_t;
+
+static scw_rc_t stream_fetch(void *ctx, const char *url,
+                             scw_http_response_t *resp, scw_error_t *err) {
+  stream_fetch_t *s = ctx;
+  scw_body_sink_fn sink = resp->sink;
+  void *sink_ctx = resp->sink_ctx;
+  scw_rc_t rc = fake_fetch(s->fake, url, resp, err);
+  if (rc != SCW_OK || resp->status != 200 || sink == NULL)
+    return rc;
+  size_t len = resp->len;
+  int reset = s->fake->calls == s->reset_call;
+  if (reset)
+    len /= 2;
+  for (size_t off = 0; off < len; off += s->piece)
+    sink(sink_ctx, resp->body + off, len - off < s->piece ? len - off : s->piece);
+  resp->streamed = len;
+  resp->len = len < 40 ? len : 40; /* only the head is kept */
+  if (reset)
+    return scw_fail(err, SCW_ERR_TRANSPORT, "fake: connection reset");
+  return SCW_OK;
+}
+
+static scw_rc_t run_streamed(fx_t *fx, const fake_response_t *script, size_t n,
+                             size_t piece, size_t reset_call) {
+  fake_fetch_free(&fx->fake); /* from an earlier RUN in the same test */
+  fake_fetch_init(&fx->fake, script, n);
+  memset(&fx->stats, 0, sizeof(fx->stats));
+  fx->stats.retry_after = -1;
+  memset(&fx->err, 0, sizeof(fx->err));
+  scw_snapshot_release(fx->snap);
+  fx->snap = NULL;
+  stream_fetch_t s = {&fx->fake, piece, reset_call};
+  scw_rc_t rc = scw_refresh_run(&fx->params, NOW, stream_fetch, &s, &fx->snap,
+                                &fx->stats, &fx->err);
+  fake_fetch_free(&fx->fake);
+  return rc;
+}
+
+#define RUN_STREAMED(fx, script, piece, reset)                                \
+  run_streamed((fx), (script), sizeof(script) / sizeof((script)[0]), (piece), (reset))
+
+/* The first charge of page 1, then the cut. */
+#define PAGE1_CUT                                                             \
+  "{\"charges\":[" CHARGE("p1", "\"prod\"", "/compute/a", EUR(1, 500000000)) ",{"
+
+static void test_streamed_pages(void **state) {
+  fx_t *fx = *state;
+  const fake_response_t script[] = {OK(PAGE1), OK(PAGE2), OK(PAGE3)};
+  for (size_t piece = 1; piece < 80; piece += 13) {
+    assert_ok(fx, RUN_STREAMED(fx, script, piece, 0));
+    assert_three_page_totals(fx->snap);
+    assert_int_equal(fx->stats.bytes, strlen(PAGE1) + strlen(PAGE2) + strlen(PAGE3));
+  }
+}
+
+/* A page cut after a whole charge (that charge was counted) is fetched again
+ * and counts once, whether it was streamed or not. */
+static void test_cut_page_counted_once(void **state) {
+  fx_t *fx = *state;
+  use_fake_clock(fx, 2);
+  const fake_response_t script[] = {OK(PAGE1_CUT), OK(PAGE1), OK(PAGE2),
+                                    OK(PAGE3)};
+  assert_ok(fx, RUN(fx, script));
+  assert_three_page_totals(fx->snap);
+  assert_int_equal(fx->stats.retries, 1);
+  assert_ok(fx, RUN_STREAMED(fx, script, 5, 0));
+  assert_three_page_totals(fx->snap);
+  assert_int_equal(fx->stats.retries, 1);
+  /* Cut on the last page: a new group seen only there is gone too. */
+  const fake_response_t last[] = {
+      OK(PAGE1), OK(PAGE2),
+      OK("{\"charges\":[" CHARGE("p9", "\"new\"", "/x/y", EUR(9, 0)) ",[}"),
+      OK(PAGE3)};
+  assert_ok(fx, RUN_STREAMED(fx, last, 7, 0));
+  assert_three_page_totals(fx->snap);
+}
+
+/* The connection resets half-way through a streamed page: retried, counted
+ * once. */
+static void test_reset_mid_page_counted_once(void **state) {
+  fx_t *fx = *state;
+  use_fake_clock(fx, 2);
+  /* Half of page 1 holds its first charge whole. */
+  const fake_response_t script[] = {OK(PAGE1), OK(PAGE1), OK(PAGE2), OK(PAGE3)};
+  assert_ok(fx, RUN_STREAMED(fx, script, 3, 1));
+  assert_three_page_totals(fx->snap);
+  assert_int_equal(fx->stats.retries, 1);
+  assert_int_equal(fx->stats.requests, 4);
+}
+
+/* A streamed body that is not JSON is described from the head kept. */
+static void test_streamed_html_described(void **state) {
+  fx_t *fx = *state;
+  use_fake_clock(fx, 1);
+  static const char html[] =
+      "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>proxy</body>"
+      "</html>";
+  const fake_response_t script[] = {
+      {.status = 200, .body = html, .content_type = "text/html"},
+      {.status = 200, .body = html, .content_type = "text/html"}};
+  assert_int_equal(RUN_STREAMED(fx, script, 9, 0), SCW_ERR_NOT_JSON);
+  assert_int_equal(fx->stats.requests, 2);
+  char want[64];
+  snprintf(want, sizeof(want), "%zu bytes starting \"<html> <head>", strlen(html));
+  assert_contains(fx->err.msg, want);
+  assert_contains(fx->err.msg, "invalid JSON at byte 0");
+  /* A wrong shape half-way through a streamed page: not retried. */
+  const fake_response_t half[] = {
+      OK("{\"charges\":[" CHARGE("p1", "null", "/a", EUR(1, 0)) ",{\"sku\":1}]}"),
+      OK(ONLY_PAGE)};
+  assert_int_equal(RUN_STREAMED(fx, half, 4, 0), SCW_ERR_PARSE);
+  assert_int_equal(fx->stats.requests, 1);
+}
+
 static void test_cancel_during_backoff(void **state) {
   fx_t *fx = *state;
   fake_clock_t *c = use_fake_clock(fx, 3);
@@ -766,6 +890,10 @@ int main(void) {
       T(test_retry_respects_deadline),
       T(test_transport_error_retried),
       T(test_truncated_body_retried_half_page_not),
+      T(test_streamed_pages),
+      T(test_cut_page_counted_once),
+      T(test_reset_mid_page_counted_once),
+      T(test_streamed_html_described),
       T(test_cancel_during_backoff),
       T(test_max_charges),
       T(test_max_charges_on_a_page_with_a_token),
