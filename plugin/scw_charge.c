@@ -51,6 +51,14 @@ struct scw_page_parser {
   scw_rc_t shape_rc;/* first error that is not about JSON syntax */
   scw_error_t shape;
   scw_error_t syntax; /* SCW_ERR_NOT_JSON when state is ST_BAD */
+  /* The bytes of an object or array value that spans pieces: json-c 0.16
+   * parses a number cut by a piece boundary more leniently ("84480-000"
+   * passes when cut after "84480"), so such a value is parsed again whole
+   * once json-c has found its end (fuzz_page found it). */
+  char *span;
+  size_t span_len, span_cap;
+  int span_fed;   /* bytes of the value fed so far (0: none yet) */
+  int container;  /* the value starts with '{' or '[' */
 };
 
 scw_page_parser_t *scw_page_parser_new(void) {
@@ -74,6 +82,7 @@ void scw_page_parser_free(scw_page_parser_t *p) {
     return;
   json_tokener_free(p->tok);
   free(p->token);
+  free(p->span);
   free(p);
 }
 
@@ -336,6 +345,42 @@ static void start_value(scw_page_parser_t *p, value_kind_t kind) {
   json_tokener_reset(p->tok);
   p->kind = kind;
   p->state = ST_VALUE;
+  p->span_len = 0;
+  p->span_fed = 0;
+}
+
+/* Keeps data for a value that spans pieces; 0, or -1 on ENOMEM. */
+static int span_append(scw_page_parser_t *p, const char *data, size_t len) {
+  if (p->span_len + len > p->span_cap) {
+    size_t cap = p->span_cap ? p->span_cap : 4096;
+    while (cap < p->span_len + len)
+      cap *= 2;
+    char *bigger = realloc(p->span, cap);
+    if (bigger == NULL)
+      return -1;
+    p->span = bigger;
+    p->span_cap = cap;
+  }
+  memcpy(p->span + p->span_len, data, len);
+  p->span_len += len;
+  return 0;
+}
+
+/* The whole of a value that spanned pieces, parsed again in one call:
+ * the result a whole page would have given. */
+static json_object *reparse_span(scw_page_parser_t *p,
+                                 enum json_tokener_error *jerr) {
+  json_tokener_reset(p->tok);
+  int n = p->span_len > INT32_MAX ? INT32_MAX : (int)p->span_len;
+  json_object *v = json_tokener_parse_ex(p->tok, p->span, n);
+  *jerr = json_tokener_get_error(p->tok);
+  if (*jerr == json_tokener_success &&
+      json_tokener_get_parse_end(p->tok) != p->span_len) {
+    json_object_put(v);
+    v = NULL;
+    *jerr = json_tokener_error_parse_unexpected;
+  }
+  return v;
 }
 
 static int is_ws(char c) {
@@ -347,11 +392,27 @@ static int is_ws(char c) {
 static size_t feed_value(scw_page_parser_t *p, const char *data, size_t len,
                          size_t at) {
   int n = len > INT32_MAX ? INT32_MAX : (int)len;
+  if (p->span_fed == 0)
+    p->container = data[0] == '{' || data[0] == '[';
   json_object *v = json_tokener_parse_ex(p->tok, data, n);
   enum json_tokener_error jerr = json_tokener_get_error(p->tok);
   size_t used = json_tokener_get_parse_end(p->tok);
-  if (jerr == json_tokener_continue)
+  p->span_fed = 1;
+  if (jerr == json_tokener_continue) {
+    if (p->container && span_append(p, data, (size_t)n) != 0) {
+      syntax_error(p, at, "out of memory");
+      return len;
+    }
     return (size_t)n;
+  }
+  if (jerr == json_tokener_success && p->span_len > 0) {
+    json_object_put(v);
+    if (span_append(p, data, used) != 0) {
+      syntax_error(p, at, "out of memory");
+      return len;
+    }
+    v = reparse_span(p, &jerr);
+  }
   if (jerr != json_tokener_success) {
     syntax_error(p, at + used, json_tokener_error_desc(jerr));
     return len;
