@@ -66,14 +66,7 @@ static int cmp_rank(const void *a, const void *b) {
   uint64_t ax = abs_nanos(x->nanos), ay = abs_nanos(y->nanos);
   if (ax != ay)
     return ax > ay ? -1 : 1;
-  int c = strcmp(x->plugin_instance, y->plugin_instance);
-  return c != 0 ? c : strcmp(x->type_instance, y->type_instance);
-}
-
-static int cmp_id(const void *a, const void *b) {
-  const scw_series_t *x = a, *y = b;
-  int c = strcmp(x->plugin_instance, y->plugin_instance);
-  return c != 0 ? c : strcmp(x->type_instance, y->type_instance);
+  return scw_series_cmp(x, y);
 }
 
 /* 1 if previous (sorted by identifier) has a real series named like s. */
@@ -81,7 +74,8 @@ static int incumbent(const scw_snapshot_t *previous, const scw_series_t *s) {
   if (previous == NULL)
     return 0;
   const scw_series_t *hit =
-      bsearch(s, previous->series, previous->n_series, sizeof(*s), cmp_id);
+      bsearch(s, previous->series, previous->n_series, sizeof(*s),
+              scw_series_cmp);
   return hit != NULL && hit->project_id != NULL;
 }
 
@@ -161,7 +155,7 @@ scw_rc_t scw_snapshot_fold(scw_snapshot_t *snap, size_t max_series,
     snprintf(other.type_instance, sizeof(other.type_instance), "%s_%u",
              SCW_FOLD_TYPE_INSTANCE, suffix);
   out[j++] = other;
-  qsort(out, j, sizeof(*out), cmp_id);
+  qsort(out, j, sizeof(*out), scw_series_cmp);
   free(rank);
   free(keep);
   free(snap->series);

@@ -586,7 +586,7 @@ static scw_rc_t carry_over(namer_t *nm, const scw_names_t *prev,
   return SCW_OK;
 }
 
-static int cmp_series(const void *a, const void *b) {
+int scw_series_cmp(const void *a, const void *b) {
   const scw_series_t *x = a, *y = b;
   int c = strcmp(x->plugin_instance, y->plugin_instance);
   return c != 0 ? c : strcmp(x->type_instance, y->type_instance);
@@ -670,7 +670,7 @@ static scw_rc_t name_series(scw_snapshot_t *s,
   if (rc != SCW_OK)
     return rc;
   s->n_series = n;
-  qsort(s->series, n, sizeof(*s->series), cmp_series);
+  qsort(s->series, n, sizeof(*s->series), scw_series_cmp);
   for (size_t i = 0; i < n && rc == SCW_OK; i++) {
     const scw_series_t *se = &s->series[i];
     /* Labels copied into the table's arena: the MaxSeries fold replaces

@@ -134,6 +134,10 @@ scw_rc_t scw_snapshot_build(scw_agg_t *agg, scw_label_mode_t label_mode,
  * next build of the same period gets as `previous`. */
 const scw_names_t *scw_snapshot_names(const scw_snapshot_t *snap);
 
+/* The order of a snapshot's series: by plugin_instance, then type_instance
+ * (qsort/bsearch comparator over scw_series_t). */
+int scw_series_cmp(const void *a, const void *b);
+
 void scw_snapshot_release(scw_snapshot_t *snap);
 
 /* The worker/reader hand-over point. */

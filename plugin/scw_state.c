@@ -85,12 +85,6 @@ typedef struct {
   int64_t nanos;
 } saved_series_t;
 
-static int cmp_series_id(const void *a, const void *b) {
-  const scw_series_t *x = a, *y = b;
-  int c = strcmp(x->plugin_instance, y->plugin_instance);
-  return c != 0 ? c : strcmp(x->type_instance, y->type_instance);
-}
-
 static int cmp_saved(const void *a, const void *b) {
   const saved_series_t *x = a, *y = b;
   int c = strcmp(x->pi, y->pi);
@@ -169,7 +163,7 @@ static scw_rc_t restore_other(scw_snapshot_t *snap, const scw_series_t *other,
     return scw_fail(err, SCW_ERR_NOMEM, "restoring a snapshot");
   snap->series = more;
   snap->series[snap->n_series++] = *other;
-  qsort(snap->series, snap->n_series, sizeof(*snap->series), cmp_series_id);
+  qsort(snap->series, snap->n_series, sizeof(*snap->series), scw_series_cmp);
   snap->folded = (size_t)folded;
   return scw_money_add(&snap->total_nanos, other->nanos, err);
 }
