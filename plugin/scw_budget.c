@@ -35,16 +35,18 @@ const scw_project_cost_t *scw_budget_project(const scw_snapshot_t *snap,
   return NULL;
 }
 
-void scw_budget_amounts(const scw_budget_t *b, const scw_snapshot_t *snap,
-                        int64_t *mtd, int64_t *forecast) {
+const scw_project_cost_t *scw_budget_amounts(const scw_budget_t *b,
+                                             const scw_snapshot_t *snap,
+                                             int64_t *mtd, int64_t *forecast) {
   if (b->project == NULL) {
     *mtd = snap->total_nanos;
     *forecast = snap->forecast_nanos;
-    return;
+    return NULL;
   }
   const scw_project_cost_t *p = scw_budget_project(snap, b->project);
   *mtd = p != NULL ? p->nanos : 0;
   *forecast = p != NULL ? p->forecast_nanos : -1;
+  return p;
 }
 
 static scw_alert_t *alert_for(scw_alerts_t *a, const char *key) {
@@ -116,9 +118,7 @@ scw_rc_t scw_budget_check(const scw_budgets_t *cfg, scw_alerts_t *alerts,
   for (size_t i = 0; rc == SCW_OK && i < cfg->n_budgets; i++) {
     const scw_budget_t *b = &cfg->budgets[i];
     int64_t mtd, forecast;
-    scw_budget_amounts(b, snap, &mtd, &forecast);
-    const scw_project_cost_t *p =
-        b->project != NULL ? scw_budget_project(snap, b->project) : NULL;
+    const scw_project_cost_t *p = scw_budget_amounts(b, snap, &mtd, &forecast);
     scw_alert_t *al = alert_for(alerts, b->project ? b->project : "");
     if (al == NULL) {
       rc = scw_fail(err, SCW_ERR_NOMEM, "budget alerts");

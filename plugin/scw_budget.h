@@ -64,8 +64,10 @@ const scw_project_cost_t *scw_budget_project(const scw_snapshot_t *snap,
                                              const char *key);
 
 /* The month to date and forecast a budget applies to in snap; 0 when its
- * project has no cost in snap (*forecast -1 when there is no forecast). */
-void scw_budget_amounts(const scw_budget_t *b, const scw_snapshot_t *snap,
+ * project has no cost in snap (*forecast -1 when there is no forecast).
+ * Returns the budget's project in snap (NULL: the organization's budget, or
+ * a project without cost). */
+const scw_project_cost_t *scw_budget_amounts(const scw_budget_t *b, const scw_snapshot_t *snap,
                         int64_t *mtd, int64_t *forecast);
 
 /* Compares snap (the current month) with every budget. The crossings not yet

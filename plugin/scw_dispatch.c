@@ -154,15 +154,12 @@ static void submit_outlook(const scw_org_t *org, const scw_snapshot_t *snap) {
   const scw_budgets_t *b = &org->cfg.budgets;
   for (size_t i = 0; i < b->n_budgets; i++) {
     const scw_budget_t *budget = &b->budgets[i];
-    const char *pi = "";
-    if (budget->project != NULL) {
-      const scw_project_cost_t *p = scw_budget_project(snap, budget->project);
-      if (p == NULL)
-        continue; /* no cost this month yet: no series name either */
-      pi = p->plugin_instance;
-    }
     int64_t mtd, forecast;
-    scw_budget_amounts(budget, snap, &mtd, &forecast);
+    const scw_project_cost_t *p =
+        scw_budget_amounts(budget, snap, &mtd, &forecast);
+    if (budget->project != NULL && p == NULL)
+      continue; /* no cost this month yet: no series name either */
+    const char *pi = p != NULL ? p->plugin_instance : "";
     double whole = scw_money_to_double(budget->budget_nanos);
     submit(org, pi, "budget_percent", "used",
            (value_t){.gauge = 100.0 * scw_money_to_double(mtd) / whole}, NULL);
